@@ -8,7 +8,7 @@ Library code raises these; only ``cli.main`` turns them into exit codes.
     ├── UsageError            bad arguments or options (exit 2)
     ├── InputError            a subject that cannot be read at all (exit 2)
     │   └── SourceError       a source could not resolve or open a subject
-    ├── ReportError           a report document that does not validate or has an unknown schema
+    ├── ReportError           a report document that is invalid or has an unknown schema
     └── EngineError           an engine failed as a whole (per-artifact failures are findings instead)
 
 Each error carries ``diagnostics()``: a human explanation with what to do next.

@@ -147,7 +147,7 @@ class SpooledBlob(Blob):
 
 
 class Opener:
-    """A named input that can be opened as a blob (a local file now, a remote range reader later)."""
+    """A named input that can be opened as a blob (a local file now, remote ranges later)."""
 
     __slots__ = ("_open", "path")
 

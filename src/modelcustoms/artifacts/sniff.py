@@ -23,7 +23,9 @@ _NPY = b"\x93NUMPY"
 _GGML_MAGICS = (b"lmgg", b"fmgg", b"tjgg", b"algg", b"ggml", b"ggmf", b"ggjt", b"ggla")
 # Legacy torch.save (pre-zip) begins with a protocol-2 pickle of this magic number.
 _TORCH_LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
-_PICKLE_FIRST = frozenset(b"(.0123FGIJKLMNPQRSTUVXabcdeghijklmopqrstu}\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98]")
+_PICKLE_FIRST = frozenset(
+    b"(.0123FGIJKLMNPQRSTUVXabcdeghijklmopqrstu}\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98]"
+)
 _PY_SHEBANG = re.compile(rb"^#![^\n]*python")
 
 
@@ -117,7 +119,9 @@ def _classify_zip(blob: Blob) -> Format:
 def classify_zip_names(names: list[str]) -> Format:
     """Which zip-based model format a list of member names describes."""
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-        if any("/code/" in n or n.startswith("code/") or n.endswith("constants.pkl") for n in names):
+        if any(
+            "/code/" in n or n.startswith("code/") or n.endswith("constants.pkl") for n in names
+        ):
             return Format.TORCHSCRIPT
         return Format.PYTORCH_ZIP
     root = {n for n in names if "/" not in n}

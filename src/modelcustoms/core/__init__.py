@@ -8,7 +8,15 @@ from modelcustoms.core.catalog import Rule
 from modelcustoms.core.evidence import Evidence, Location
 from modelcustoms.core.facts import Fact
 from modelcustoms.core.findings import Finding
-from modelcustoms.core.report import SCHEMA_VERSION, EngineRun, EngineStatus, Report, Skip, ToolInfo
+from modelcustoms.core.report import (
+    SCHEMA_VERSION,
+    EngineRun,
+    EngineStatus,
+    Report,
+    ReportDocument,
+    Skip,
+    ToolInfo,
+)
 from modelcustoms.core.severity import Severity
 from modelcustoms.core.subject import Subject, SubjectKind
 from modelcustoms.core.verdict import Decision, Verdict
@@ -25,6 +33,7 @@ __all__ = [
     "Format",
     "Location",
     "Report",
+    "ReportDocument",
     "Rule",
     "Severity",
     "Skip",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """A file format, detected from content (magic bytes and structure), never from the name."""
 
     PICKLE = "pickle"

@@ -15,7 +15,7 @@ class Location(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     """Digest of the artifact the pointer refers into."""
     pointer: str | None = None
-    """Format-specific pointer: ``opcode 12``, ``tensor model.embed``, ``/chat_template``, ``member x``."""
+    """Format-specific pointer: ``opcode 12``, ``tensor x``, ``/chat_template``, ``member x``."""
     offset: int | None = Field(default=None, ge=0)
     """Byte offset inside the artifact, when meaningful."""
     line: int | None = Field(default=None, ge=1)

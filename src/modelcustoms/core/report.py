@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -20,12 +20,13 @@ from modelcustoms.core.facts import Fact
 from modelcustoms.core.findings import Finding
 from modelcustoms.core.severity import Severity
 from modelcustoms.core.subject import Subject
+from modelcustoms.core.verdict import Verdict
 
 SCHEMA_VERSION = "1.0"
 """Version of the report document. Readers accept the same major version only."""
 
 
-class EngineStatus(str, Enum):
+class EngineStatus(StrEnum):
     """How an engine run ended."""
 
     OK = "ok"
@@ -138,3 +139,27 @@ class Report(BaseModel):
             self.to_document(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ReportDocument(Report):
+    """The report as written to disk: the report, its digest, and the verdict when there is one.
+
+    The digest is computed over the :class:`Report` fields only, so a reader can check that a
+    stored document was not edited after it was produced.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    report_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """:meth:`Report.digest` of the report fields."""
+    verdict: Verdict | None = None
+
+    @classmethod
+    def of(cls, report: Report, verdict: Verdict | None = None) -> ReportDocument:
+        """Wrap ``report`` with its digest (and verdict)."""
+        return cls(**dict(report), report_digest=report.digest(), verdict=verdict)
+
+    def report(self) -> Report:
+        """The bare report (without digest and verdict)."""
+        fields = {k: v for k, v in self if k not in ("report_digest", "verdict")}
+        return Report(**fields)

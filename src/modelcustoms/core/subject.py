@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 
-class SubjectKind(str, Enum):
+class SubjectKind(StrEnum):
     """How the subject was named."""
 
     PATH = "path"

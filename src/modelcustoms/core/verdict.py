@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     """The outcome of a policy gate."""
 
     ALLOW = "allow"

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from modelcustoms.artifacts.blob import Blob
-from modelcustoms.core import Artifact, Evidence, Fact, Finding, Format, Location, Rule, Severity, Skip
+from modelcustoms.core import (
+    Artifact,
+    Evidence,
+    Fact,
+    Finding,
+    Format,
+    Location,
+    Rule,
+    Severity,
+    Skip,
+)
 from modelcustoms.errors import EngineError
 
 ENGINE = "scan"
@@ -157,5 +167,7 @@ class Analyzer(ABC):
 def _clip(text: str | None, limit: int = 400) -> str | None:
     if text is None:
         return None
-    printable = "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in text)
+    printable = "".join(
+        ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in text
+    )
     return printable if len(printable) <= limit else printable[: limit - 1] + "…"

@@ -250,7 +250,7 @@ class ScanEngine:
                         f"{analyzer.name}: structure nested too deeply to analyse",
                     )
                 )
-            except Exception as exc:  # noqa: BLE001 - fail closed: any crash becomes a finding
+            except Exception as exc:
                 budget.errors += 1
                 out.append(
                     ctx.finding(
@@ -318,7 +318,9 @@ class ScanEngine:
                 blob = SpooledBlob(spill.file, size)
             else:
                 blob = BytesBlob(bytes(mem))
-            ctx = self._context(path, blob, h.hexdigest(), pctx.artifact.path, pctx.depth + 1, budget)
+            ctx = self._context(
+                path, blob, h.hexdigest(), pctx.artifact.path, pctx.depth + 1, budget
+            )
             return self._analyze(ctx, budget)
         finally:
             if spill is not None:

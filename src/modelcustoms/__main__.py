@@ -1,0 +1,7 @@
+"""``python -m modelcustoms``."""
+
+import sys
+
+from modelcustoms.cli import main
+
+sys.exit(main())

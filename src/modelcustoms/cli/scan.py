@@ -1,0 +1,121 @@
+"""``customs scan`` and ``customs inspect``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from modelcustoms.cli.options import EXIT_FINDINGS, EXIT_OK, Color, FailOn
+from modelcustoms.cli.output import write_output
+from modelcustoms.core import Report
+from modelcustoms.errors import UsageError
+from modelcustoms.render import OutputFormat, renderer_for
+
+
+def register(sub: Any) -> None:
+    """Add the scan and inspect subcommands."""
+    for name, help_text in (
+        ("scan", "static security scan of model files, folders and archives (nothing is loaded)"),
+        ("inspect", "run every engine that applies to a model (today: scan)"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        add_output_options(p)
+        add_scan_options(p)
+        p.set_defaults(handler=run_scan if name == "scan" else run_inspect)
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """--format, --output, --fail-on, --color."""
+    p.add_argument(
+        "--format",
+        "-f",
+        type=OutputFormat,
+        choices=list(OutputFormat),
+        default=OutputFormat.TERMINAL,
+        metavar="{" + ",".join(f.value for f in OutputFormat) + "}",
+        help="output format (default: terminal)",
+    )
+    p.add_argument("--output", "-o", type=Path, help="write the output to this file")
+    p.add_argument(
+        "--fail-on",
+        type=FailOn,
+        choices=list(FailOn),
+        default=FailOn.HIGH,
+        metavar="{" + ",".join(f.value for f in FailOn) + "}",
+        help="exit 1 when a finding is at or above this severity (default: high)",
+    )
+    p.add_argument(
+        "--color",
+        type=Color,
+        choices=list(Color),
+        default=Color.AUTO,
+        metavar="{auto,always,never}",
+        help="colour in terminal output",
+    )
+
+
+def add_scan_options(p: argparse.ArgumentParser) -> None:
+    """Limits and switches of the scan engine."""
+    p.add_argument("--jobs", "-j", type=int, default=0, help="files scanned in parallel (0: CPUs)")
+    p.add_argument("--max-depth", type=int, default=8, help="deepest container nesting opened")
+    p.add_argument(
+        "--no-render-templates",
+        action="store_true",
+        help="check chat templates statically only (skip the sandboxed render)",
+    )
+
+
+def scan_options(args: argparse.Namespace) -> Any:
+    """ScanOptions from the parsed arguments."""
+    from modelcustoms.engines.scan import ScanOptions
+
+    if args.jobs < 0 or args.max_depth < 1:
+        msg = "--jobs must be >= 0 and --max-depth >= 1"
+        raise UsageError(msg)
+    return ScanOptions(
+        jobs=args.jobs,
+        max_depth=args.max_depth,
+        render_templates=not args.no_render_templates,
+    )
+
+
+def emit(report: Report, args: argparse.Namespace) -> int:
+    """Render the report, write it, and map it to an exit code."""
+    color = args.color is Color.ALWAYS or (
+        args.color is Color.AUTO
+        and args.output is None
+        and sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+    )
+    width = 160 if args.output is not None else _terminal_width()
+    data = renderer_for(args.format, color=color, width=width).render(report)
+    write_output(data, args.output)
+    threshold = args.fail_on.threshold()
+    if threshold is not None and any(f.severity >= threshold for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _terminal_width() -> int:
+    try:
+        return max(80, os.get_terminal_size().columns)
+    except OSError:
+        return 120
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """customs scan."""
+    from modelcustoms.pipeline import scan_paths
+
+    return emit(scan_paths(args.paths, scan_options(args)), args)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """customs inspect."""
+    from modelcustoms.pipeline import InspectOptions, inspect_paths
+
+    return emit(inspect_paths(args.paths, InspectOptions(scan=scan_options(args))), args)

@@ -1,0 +1,113 @@
+"""Rich tables for people: the only module that imports rich.
+
+The summary line separates the three answers a security engineer needs: findings at some
+severity, "could not verify" (skips and analyzer errors), and clean.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from modelcustoms.core import EngineStatus, Report, Severity, Verdict
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+class TerminalRenderer:
+    """Renders a report as text tables (ANSI colours only when asked)."""
+
+    media_type = "text/plain"
+
+    def __init__(self, *, color: bool = False, width: int = 120) -> None:
+        self.color = color
+        self.width = width
+
+    def render(self, report: Report, verdict: Verdict | None = None) -> bytes:
+        """The tables, as UTF-8 text."""
+        buf = io.StringIO()
+        console = Console(
+            file=buf,
+            force_terminal=self.color,
+            no_color=not self.color,
+            width=self.width,
+            highlight=False,
+            soft_wrap=False,
+        )
+        by_format: dict[str, int] = {}
+        for a in report.artifacts:
+            by_format[a.format.value] = by_format.get(a.format.value, 0) + 1
+        formats = ", ".join(f"{k} {v}" for k, v in sorted(by_format.items()))
+        console.print(
+            Text(f"modelcustoms {report.tool.version} — {report.subject.ref}", style="bold")
+        )
+        console.print(f"artifacts: {len(report.artifacts)} ({formats or 'none'})")
+        for run in report.runs:
+            console.print(
+                f"engine {run.engine}: {run.status.value}, analysed {run.analysed}, "
+                f"{len(run.findings)} finding(s), {len(run.skips)} skip(s), {run.duration_s:.2f}s"
+            )
+        findings = report.findings
+        if findings:
+            table = Table(title="Findings", show_lines=False, expand=True)
+            table.add_column("severity", no_wrap=True)
+            table.add_column("rule", no_wrap=True)
+            table.add_column("where", overflow="fold", ratio=2)
+            table.add_column("what", overflow="fold", ratio=3)
+            for f in findings:
+                where = ""
+                if f.evidence:
+                    loc = f.evidence[0].location
+                    where = loc.artifact
+                    if loc.pointer:
+                        where += f" [{loc.pointer}]"
+                    elif loc.line:
+                        where += f":{loc.line}"
+                what = f.message
+                if f.evidence and f.evidence[0].excerpt:
+                    what += f"\n{f.evidence[0].excerpt}"
+                table.add_row(
+                    Text(f.severity.value, style=_STYLE[f.severity]), f.rule_id, where, what
+                )
+            console.print(table)
+        skips = report.skips
+        if skips:
+            table = Table(title="Not analysed", expand=True)
+            table.add_column("artifact", overflow="fold", ratio=2)
+            table.add_column("reason", no_wrap=True)
+            table.add_column("detail", overflow="fold", ratio=2)
+            for s in skips:
+                table.add_row(s.artifact, s.reason, s.detail)
+            console.print(table)
+        console.print(_summary(report, verdict))
+        return buf.getvalue().encode("utf-8")
+
+
+def _summary(report: Report, verdict: Verdict | None) -> Text:
+    worst = report.max_severity()
+    counts: dict[Severity, int] = {}
+    for f in report.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    parts = [f"{counts[s]} {s.value}" for s in reversed(Severity) if s in counts]
+    unverified = any(r.status in (EngineStatus.PARTIAL, EngineStatus.ERROR) for r in report.runs)
+    if worst is not None and worst >= Severity.MEDIUM:
+        text = Text(f"RESULT: findings ({', '.join(parts)})", style=_STYLE[worst])
+    elif unverified:
+        text = Text("RESULT: not fully verified (see skips and errors)", style="yellow")
+    else:
+        suffix = f" ({', '.join(parts)})" if parts else ""
+        text = Text(f"RESULT: clean{suffix}", style="bold green")
+    if unverified and worst is not None and worst >= Severity.MEDIUM:
+        text.append("; some artifacts could not be verified", style="yellow")
+    if verdict is not None:
+        text.append(f"  verdict: {verdict.decision.value}", style="bold")
+    return text

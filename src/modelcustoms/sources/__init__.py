@@ -1,0 +1,1 @@
+"""Sources turn something that names a model into a subject with readable artifacts."""
