@@ -9,7 +9,7 @@ Library code raises these; only ``cli.main`` turns them into exit codes.
     ├── InputError            a subject that cannot be read at all (exit 2)
     │   └── SourceError       a source could not resolve or open a subject
     ├── ReportError           a report document that is invalid or has an unknown schema
-    └── EngineError           an engine failed as a whole (per-artifact failures are findings instead)
+    └── EngineError           an engine failed as a whole (per-artifact failures are findings)
 
 Each error carries ``diagnostics()``: a human explanation with what to do next.
 This module imports nothing from modelcustoms.

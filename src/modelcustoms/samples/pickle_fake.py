@@ -1,0 +1,140 @@
+"""Pickle object graphs of libraries that are not installed, byte for byte as the real ones.
+
+Benign samples must look exactly like what numpy, torch, joblib or scikit-learn write, or a
+scanner could pass the zoo and still fail on real files. Rather than re-implement CPython's
+pickler (memo, framing, batching, protocol quirks), we drive the standard pure-Python pickler
+with stand-ins: :class:`Global` writes a module attribute without importing it, :class:`Reduced`
+is an object whose ``__reduce__`` result we spell out, and :class:`Storage` becomes a torch
+persistent id. Writing only: nothing here loads a pickle.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+_GLOBALS: dict[tuple[str, str], Global] = {}
+
+
+class Global:
+    """A module attribute (class or function) named by module and qualified name."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def __call__(self, *args: object) -> object:
+        # NOTE: the pickler insists that reduce callables are callable; they are never called.
+        raise TypeError(f"{self.module}.{self.name} is a stand-in and cannot be called")
+
+    def __repr__(self) -> str:
+        return f"Global({self.module}.{self.name})"
+
+
+def glob(module: str, name: str) -> Global:
+    """The one :class:`Global` for ``module.name``, so that repeats hit the pickle memo."""
+    key = (module, name)
+    found = _GLOBALS.get(key)
+    if found is None:
+        found = _GLOBALS[key] = Global(module, name)
+    return found
+
+
+@dataclass(eq=False)
+class Reduced:
+    """An object that pickles as ``func(*args)`` (``REDUCE``) or ``cls.__new__(cls, *args)``.
+
+    With ``newobj=True`` it is what ``copyreg.__reduce_ex__`` makes of an ordinary class
+    instance on protocol 2+: ``NEWOBJ`` of ``func`` (the class) and then ``BUILD`` of ``state``.
+    """
+
+    func: Global
+    args: tuple[Any, ...] = ()
+    state: Any = None
+    newobj: bool = False
+    listitems: list[Any] | None = None
+    dictitems: dict[Any, Any] | None = None
+
+
+def instance(cls: Global, state: Any, *, args: tuple[Any, ...] = ()) -> Reduced:
+    """An ordinary instance of a Python class: ``NEWOBJ`` + ``BUILD state``."""
+    return Reduced(cls, args, state, newobj=True)
+
+
+@dataclass(eq=False)
+class Storage:
+    """A torch storage; torch's pickler replaces it by a persistent id tuple."""
+
+    key: str
+    storage_type: str
+    """``FloatStorage``, ``LongStorage``, ... (as torch pickles the typed storage class)."""
+    numel: int
+    location: str = "cpu"
+    data: bytes = field(default=b"", repr=False)
+
+
+class _Pickler(pickle._Pickler):
+    """The standard pure-Python pickler, taught to write the stand-ins above."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+    torch_storages = False
+
+    def persistent_id(self, obj: Any) -> Any:
+        if self.torch_storages and isinstance(obj, Storage):
+            return ("storage", glob("torch", obj.storage_type), obj.key, obj.location, obj.numel)
+        return None
+
+
+def _save_global(p: Any, obj: Global) -> None:
+    # Same bytes as pickle's save_global once the lookup succeeded (no fix_imports mapping is
+    # needed: none of the modules we name were renamed between Python 2 and 3).
+    if p.proto >= 4:
+        p.save(obj.module)
+        p.save(obj.name)
+        p.write(pickle.STACK_GLOBAL)
+    elif p.proto >= 3:
+        p.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+    else:
+        p.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
+    p.memoize(obj)
+
+
+def _save_reduced(p: Any, obj: Reduced) -> None:
+    if obj.newobj and p.proto >= 2:
+        p.save(obj.func)
+        p.save(obj.args)
+        p.write(pickle.NEWOBJ)
+    elif obj.newobj:
+        # Protocols 0-1: what copyreg._reduce_ex makes of a plain instance.
+        p.save(glob("copyreg", "_reconstructor"))
+        p.save((obj.func, glob("builtins", "object"), None))
+        p.write(pickle.REDUCE)
+    else:
+        p.save(obj.func)
+        p.save(obj.args)
+        p.write(pickle.REDUCE)
+    p.memoize(obj)
+    if obj.listitems is not None:
+        p._batch_appends(iter(obj.listitems))
+    if obj.dictitems is not None:
+        p._batch_setitems(iter(obj.dictitems.items()))
+    if obj.state is not None:
+        p.save(obj.state)
+        p.write(pickle.BUILD)
+
+
+_Pickler.dispatch[Global] = _save_global
+_Pickler.dispatch[Reduced] = _save_reduced
+
+
+def dumps(obj: Any, protocol: int, *, torch_storages: bool = False) -> bytes:
+    """Pickle ``obj`` (which may contain stand-ins) exactly as CPython's pickler would."""
+    buf = io.BytesIO()
+    pickler = _Pickler(buf, protocol)
+    pickler.torch_storages = torch_storages
+    pickler.dump(obj)
+    return buf.getvalue()
