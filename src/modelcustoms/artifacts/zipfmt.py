@@ -13,6 +13,7 @@ the ``KIND_*`` constants below.
 from __future__ import annotations
 
 import bz2
+import itertools
 import lzma
 import struct
 import zlib
@@ -123,7 +124,20 @@ def read_zip(blob: Blob, *, max_entries: int = 1_000_000) -> ZipListing:
         )
     _check_layout(entries, cd_start, cd_start + cd_size, eocd_pos, end, blob.size, anomalies)
     prefix = min((e.header_offset for e in entries), default=cd_start)
-    return ZipListing(entries=tuple(entries), anomalies=tuple(anomalies), prefix=prefix)
+    return ZipListing(entries=tuple(entries), anomalies=_capped(anomalies), prefix=prefix)
+
+
+def _capped(anomalies: list[str], per_kind: int = 20) -> tuple[str, ...]:
+    """At most ``per_kind`` anomalies of each kind, plus a count of the rest."""
+    kept: list[str] = []
+    counts: dict[str, int] = {}
+    for a in anomalies:
+        kind = anomaly_kind(a)
+        counts[kind] = counts.get(kind, 0) + 1
+        if counts[kind] <= per_kind:
+            kept.append(a)
+    kept.extend(f"{k}: {n - per_kind} more" for k, n in counts.items() if n > per_kind)
+    return tuple(kept)
 
 
 def _find_end(blob: Blob, anomalies: list[str]) -> tuple[int, int, int, int, int]:
@@ -309,7 +323,7 @@ def _check_layout(
     anomalies: list[str],
 ) -> None:
     spans = sorted((e.header_offset, e.data_offset + e.compressed_size, e.name) for e in entries)
-    for (_, a_end, a_name), (b_start, _, b_name) in zip(spans, spans[1:], strict=False):
+    for (_, a_end, a_name), (b_start, _, b_name) in itertools.pairwise(spans):
         if b_start < a_end:
             anomalies.append(f"{KIND_OVERLAP}: {a_name!r} overlaps {b_name!r}")
     if spans and spans[-1][1] > cd_start:

@@ -89,6 +89,10 @@ class _Pickler(pickle._Pickler):
         return None
 
 
+#: What ``fix_imports`` renames on protocols 0-2 among the modules we write.
+_PY2_MODULES = {"builtins": "__builtin__", "copyreg": "copy_reg"}
+
+
 def _save_global(p: Any, obj: Global) -> None:
     # Same bytes as pickle's save_global once the lookup succeeded (no fix_imports mapping is
     # needed: none of the modules we name were renamed between Python 2 and 3).
@@ -99,7 +103,8 @@ def _save_global(p: Any, obj: Global) -> None:
     elif p.proto >= 3:
         p.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
     else:
-        p.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
+        module = _PY2_MODULES.get(obj.module, obj.module)
+        p.write(pickle.GLOBAL + f"{module}\n{obj.name}\n".encode("ascii"))
     p.memoize(obj)
 
 
