@@ -109,7 +109,10 @@ class FileBlob(Blob):
         if offset >= self.size or length == 0:
             return b""
         length = min(length, self.size - offset)
-        out = bytearray()
+        first = os.pread(self._fd, length, offset)
+        if len(first) == length or not first:
+            return first  # the common case: one read, no copy
+        out = bytearray(first)
         while len(out) < length:
             got = os.pread(self._fd, length - len(out), offset + len(out))
             if not got:

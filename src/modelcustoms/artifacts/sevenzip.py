@@ -64,6 +64,7 @@ class Folder:
     """A solid block: coders, where its packed bytes are, and what it unpacks to."""
 
     coders: tuple[Coder, ...]
+    """From the coder that produces the output to the one that reads the packed bytes."""
     pack_offset: int
     """Absolute offset of the (single) packed stream in the blob."""
     pack_size: int
@@ -198,9 +199,8 @@ def _parse_header(
 ) -> SevenZipArchive:
     pid = r.byte()
     if pid == _ARCHIVE_PROPS:
-        while (ptype := r.byte()) != _END:
+        while r.byte() != _END:
             r.take(r.count(r.left()))
-            del ptype
         pid = r.byte()
     if pid == _ADD_STREAMS:
         _streams_info(r)
@@ -216,9 +216,8 @@ def _parse_header(
         pid = r.byte()
     if pid != _END:
         anomalies.append(f"unexpected property {pid} at the end of the header")
-    for f in folders:
-        if f.pack_offset + f.pack_size > blob.size:
-            anomalies.append("packed data runs past the end of the file")
+    if any(f.pack_offset + f.pack_size > blob.size for f in folders):
+        anomalies.append("packed data runs past the end of the file")
     return SevenZipArchive(
         folders=tuple(folders),
         entries=tuple(entries),
@@ -262,14 +261,15 @@ def _unpack_info(r: _Reader, s: _Streams) -> None:
     n = r.count(r.left())
     if r.byte() != 0:
         raise SevenZipUnsupported("external folder definitions")
-    s.folders = tuple(_folder(r) for _ in range(n))
+    parsed = [_folder(r) for _ in range(n)]
+    s.folders = tuple(coders for coders, _ in parsed)
     if r.byte() != _UNPACK_SIZE:
         raise SevenZipError("folders without unpack sizes")
     # Only the final output size of each folder is kept; the others are internal.
     sizes: list[int] = []
-    for coders in s.folders:
-        outs = [r.number() for c in coders for _ in range(c.n_out)]
-        sizes.append(outs[0] if outs else 0)
+    for coders, final in parsed:
+        outs = [r.number() for _ in coders]
+        sizes.append(outs[final])
     s.unpack_sizes = tuple(sizes)
     s.folder_crcs = (None,) * n
     while (pid := r.byte()) != _END:
@@ -278,7 +278,7 @@ def _unpack_info(r: _Reader, s: _Streams) -> None:
         s.folder_crcs = tuple(r.digests(n))
 
 
-def _folder(r: _Reader) -> tuple[Coder, ...]:
+def _folder(r: _Reader) -> tuple[tuple[Coder, ...], int]:
     n = r.count(min(64, r.left()))
     coders: list[Coder] = []
     for _ in range(n):
@@ -295,14 +295,25 @@ def _folder(r: _Reader) -> tuple[Coder, ...]:
     total_out = sum(c.n_out for c in coders)
     if total_out != len(coders) or total_in != len(coders):
         raise SevenZipUnsupported("coders with several streams (e.g. BCJ2)")
-    # A linear chain binds coder i's input to coder i+1's output; anything else is exotic.
-    for i in range(total_out - 1):
-        in_index, out_index = r.number(), r.number()
-        if (in_index, out_index) != (i, i + 1):
+    # Only chains are decoded: each pair binds one coder's input to another coder's output.
+    feeds: dict[int, int] = {}
+    for _ in range(total_out - 1):
+        in_index, out_index = r.count(64), r.count(64)
+        if in_index >= len(coders) or out_index >= len(coders) or in_index in feeds:
             raise SevenZipUnsupported("non-linear coder graph")
+        feeds[in_index] = out_index
     if total_in - (total_out - 1) != 1:
         raise SevenZipUnsupported("several packed streams in one folder")
-    return tuple(coders)
+    # With exactly one packed stream its index is implied (nothing more to read).
+    finals = set(range(len(coders))) - set(feeds.values())
+    if len(finals) != 1:
+        raise SevenZipUnsupported("non-linear coder graph")
+    order = [finals.pop()]
+    while order[-1] in feeds and len(order) <= len(coders):
+        order.append(feeds[order[-1]])
+    if len(order) != len(coders):
+        raise SevenZipUnsupported("non-linear coder graph")
+    return tuple(coders[i] for i in order), order[0]
 
 
 def _substreams(r: _Reader, s: _Streams) -> None:
@@ -322,7 +333,6 @@ def _substreams(r: _Reader, s: _Streams) -> None:
         sizes.extend([*part, rest])
     if pid == _SIZE:
         pid = r.byte()
-    crcs: list[int | None] = [None] * len(sizes)
     # Folders with a single stream and a known folder CRC do not repeat it here.
     known: list[int | None] = []
     need = 0
@@ -332,15 +342,13 @@ def _substreams(r: _Reader, s: _Streams) -> None:
         else:
             known.extend([None] * k)
             need += k
+    crcs = known
     while pid != _END:
-        if pid == _CRC:
-            got = iter(r.digests(need))
-            crcs = [c if c is not None else next(got, None) for c in known]
-        else:
-            r.take(r.count(r.left()))
+        if pid != _CRC:
+            raise SevenZipError(f"unexpected property {pid} in substreams info")
+        got = iter(r.digests(need))
+        crcs = [c if c is not None else next(got, None) for c in known]
         pid = r.byte()
-    if not any(c is not None for c in crcs):
-        crcs = known
     s.per_folder, s.sub_sizes, s.sub_crcs = tuple(per), tuple(sizes), tuple(crcs)
 
 
@@ -412,15 +420,46 @@ def check_coders(folder: Folder) -> None:
     _decoder(folder)
 
 
-def _decoder(folder: Folder) -> Any:
-    """A decompressor object with ``decompress(data, max_length)`` and ``eof``, or None (copy)."""
+class _Stepper:
+    """Feeds compressed bytes to a decompressor and yields bounded pieces of output."""
+
+    def __init__(self, dec: Any, kind: str) -> None:
+        self.dec = dec
+        self.kind = kind
+
+    @property
+    def eof(self) -> bool:
+        return self.kind == "copy" or bool(self.dec.eof)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.kind == "copy":
+            yield data
+            return
+        if self.kind == "zlib":
+            while data and not self.dec.eof:
+                out = self.dec.decompress(data, _OUT)
+                data = self.dec.unconsumed_tail
+                if out:
+                    yield out
+            return
+        out = self.dec.decompress(data, _OUT)
+        if out:
+            yield out
+        while not self.dec.eof and not self.dec.needs_input:
+            out = self.dec.decompress(b"", _OUT)
+            if not out:
+                return
+            yield out
+
+
+def _decoder(folder: Folder) -> _Stepper:
     coders = [c for c in folder.coders if c.method != _COPY]
     if not coders:
-        return None
+        return _Stepper(None, "copy")
     if len(coders) == 1 and coders[0].method == _DEFLATE:
-        return zlib.decompressobj(-15)
+        return _Stepper(zlib.decompressobj(-15), "zlib")
     if len(coders) == 1 and coders[0].method == _BZIP2:
-        return bz2.BZ2Decompressor()
+        return _Stepper(bz2.BZ2Decompressor(), "bz2")
     filters: list[dict[str, Any]] = []
     for c in coders:
         if c.method in _LZMA_FILTERS:
@@ -434,7 +473,7 @@ def _decoder(folder: Folder) -> Any:
     if filters[-1]["id"] not in (lzma.FILTER_LZMA1, lzma.FILTER_LZMA2):
         raise SevenZipUnsupported("filter chain does not end in LZMA")
     try:
-        return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
+        return _Stepper(lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters), "lzma")
     except (lzma.LZMAError, ValueError) as exc:
         raise SevenZipUnsupported(f"filter chain rejected: {exc}") from exc
 
@@ -474,31 +513,14 @@ def folder_chunks(blob: Blob, folder: Folder, *, max_bytes: int) -> Iterator[byt
     produced = 0
     try:
         for chunk in blob.chunks(folder.pack_offset, end, _READ):
-            data = chunk
-            while data and produced < limit:
-                if dec is None:
-                    out, data = data, b""
-                elif isinstance(dec, zlib._Decompress):
-                    out = dec.decompress(data, _OUT)
-                    data = dec.unconsumed_tail
-                else:
-                    out = dec.decompress(data, _OUT)
-                    data = b""
-                    while not out and not dec.eof and not dec.needs_input:
-                        out = dec.decompress(b"", _OUT)
-                out = out[: limit - produced]
-                produced += len(out)
-                if out:
-                    yield out
-                if dec is not None and not isinstance(dec, zlib._Decompress):
-                    while produced < limit and not dec.eof and not dec.needs_input:
-                        more = dec.decompress(b"", _OUT)[: limit - produced]
-                        if not more:
-                            break
-                        produced += len(more)
-                        yield more
-            if produced >= limit:
-                return
+            for out in dec.feed(chunk):
+                piece = out[: limit - produced]
+                produced += len(piece)
+                yield piece
+                if produced >= limit:
+                    return
+            if dec.eof:
+                break
     except (lzma.LZMAError, zlib.error, OSError, EOFError, ValueError) as exc:
         raise SevenZipError(f"corrupt packed data: {exc}") from exc
     if produced < folder.unpack_size:

@@ -8,6 +8,7 @@ from modelcustoms.core.catalog import Rule
 from modelcustoms.core.evidence import Evidence, Location
 from modelcustoms.core.facts import Fact
 from modelcustoms.core.findings import Finding
+from modelcustoms.core.lineage import ConfidenceLevel, LineageClaim, Relation
 from modelcustoms.core.report import (
     SCHEMA_VERSION,
     EngineRun,
@@ -24,14 +25,17 @@ from modelcustoms.core.verdict import Decision, Verdict
 __all__ = [
     "SCHEMA_VERSION",
     "Artifact",
+    "ConfidenceLevel",
     "Decision",
     "EngineRun",
     "EngineStatus",
     "Evidence",
     "Fact",
+    "LineageClaim",
     "Finding",
     "Format",
     "Location",
+    "Relation",
     "Report",
     "ReportDocument",
     "Rule",

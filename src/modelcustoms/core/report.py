@@ -18,6 +18,7 @@ from modelcustoms.core.artifact import Artifact
 from modelcustoms.core.catalog import Rule
 from modelcustoms.core.facts import Fact
 from modelcustoms.core.findings import Finding
+from modelcustoms.core.lineage import LineageClaim
 from modelcustoms.core.severity import Severity
 from modelcustoms.core.subject import Subject
 from modelcustoms.core.verdict import Verdict
@@ -70,6 +71,8 @@ class EngineRun(BaseModel):
     findings: tuple[Finding, ...] = ()
     facts: tuple[Fact, ...] = ()
     skips: tuple[Skip, ...] = ()
+    lineage: tuple[LineageClaim, ...] = ()
+    """Lineage claims (provenance and fingerprint engines)."""
     rules: tuple[Rule, ...] = ()
     """Catalog entries for every rule id used by the findings, so the document explains itself."""
     analysed: int = Field(default=0, ge=0)

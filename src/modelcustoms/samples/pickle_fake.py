@@ -132,8 +132,75 @@ def _save_reduced(p: Any, obj: Reduced) -> None:
         p.write(pickle.BUILD)
 
 
+@dataclass(eq=False)
+class NDArray:
+    """A numpy array: ``_reconstruct`` + state on protocols 0-4, ``_frombuffer`` on 5."""
+
+    dtype: Reduced
+    shape: tuple[int, ...]
+    data: bytes = field(repr=False)
+    numpy2: bool = True
+    """numpy 2 pickles name ``numpy._core``; numpy 1 names ``numpy.core``."""
+
+    def reduced(self, proto: int) -> Reduced:
+        """What ``ndarray.__reduce_ex__(proto)`` returns."""
+        core = "numpy._core" if self.numpy2 else "numpy.core"
+        shape = tuple(list(self.shape))
+        if proto >= 5:
+            buf = pickle.PickleBuffer(bytearray(self.data))
+            return Reduced(glob(f"{core}.numeric", "_frombuffer"), (buf, self.dtype, shape, "C"))
+        # NOTE: numpy builds a fresh (0,) per array but reuses one b"b" object; a literal (0,)
+        # here would be one shared constant and turn later copies into memo GETs.
+        args = (glob("numpy", "ndarray"), tuple([0]), b"b")
+        state = (1, shape, self.dtype, False, self.data)
+        return Reduced(glob(f"{core}.multiarray", "_reconstruct"), args, state)
+
+
+def _save_ndarray(p: Any, obj: NDArray) -> None:
+    red = obj.reduced(p.proto)
+    p.save(red.func)
+    p.save(red.args)
+    p.write(pickle.REDUCE)
+    p.memoize(obj)
+    if red.state is not None:
+        p.save(red.state)
+        p.write(pickle.BUILD)
+
+
+@dataclass(eq=False)
+class JoblibArray:
+    """An array as ``joblib.dump`` writes it: a wrapper object, then the raw bytes in-line."""
+
+    array: NDArray
+
+    def wrapper(self) -> Reduced:
+        """The ``NumpyArrayWrapper`` instance pickled before the raw bytes."""
+        state = {
+            "subclass": glob("numpy", "ndarray"),
+            "shape": self.array.shape,
+            "order": "C",
+            "dtype": self.array.dtype,
+            "allow_mmap": True,
+            "numpy_array_alignment_bytes": 16,
+        }
+        return instance(glob("joblib.numpy_pickle", "NumpyArrayWrapper"), state)
+
+
+def _save_joblib_array(p: Any, obj: JoblibArray) -> None:
+    p.save(obj.wrapper())
+    if p.proto >= 4:
+        p.framer.commit_frame(force=True)
+    # joblib pads so that the array data starts on a 16-byte boundary of the file.
+    pos = p._joblib_tell() + 1
+    pad = 16 - pos % 16
+    p.framer.file_write(bytes([pad]) + b"\xff" * pad)
+    p.framer.file_write(obj.array.data)
+
+
 _Pickler.dispatch[Global] = _save_global
 _Pickler.dispatch[Reduced] = _save_reduced
+_Pickler.dispatch[NDArray] = _save_ndarray
+_Pickler.dispatch[JoblibArray] = _save_joblib_array
 
 
 def dumps(obj: Any, protocol: int, *, torch_storages: bool = False) -> bytes:
@@ -141,5 +208,6 @@ def dumps(obj: Any, protocol: int, *, torch_storages: bool = False) -> bytes:
     buf = io.BytesIO()
     pickler = _Pickler(buf, protocol)
     pickler.torch_storages = torch_storages
+    pickler._joblib_tell = buf.tell  # type: ignore[attr-defined]
     pickler.dump(obj)
     return buf.getvalue()
