@@ -29,7 +29,7 @@ make_venv picklescan picklescan
 make_venv modelaudit modelaudit
 make_venv fickling   fickling
 # The CPU torch wheel lies on local disk (pip's find-links); a plain pin picks it up.
-make_venv gen numpy scikit-learn joblib "torch==2.13.0" safetensors onnx h5py py7zr
+make_venv gen numpy scikit-learn joblib "torch==2.13.0" safetensors onnx h5py py7zr gguf
 
 "$PY" - "$VENVS" > "$ROOT/.bench/versions.json" <<'PYEOF'
 import json, subprocess, sys
@@ -41,7 +41,7 @@ wanted = {
     "picklescan": ["picklescan"],
     "modelaudit": ["modelaudit", "numpy"],
     "fickling": ["fickling"],
-    "gen": ["numpy", "scikit-learn", "joblib", "torch", "safetensors", "onnx", "h5py", "py7zr"],
+    "gen": ["numpy", "scikit-learn", "joblib", "torch", "safetensors", "onnx", "h5py", "py7zr", "gguf"],
 }
 out = {}
 for venv, names in wanted.items():

@@ -18,6 +18,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Literal
 
 from modelcustoms.artifacts.blob import Blob
 
@@ -260,7 +261,7 @@ class _Cursor:
         return kept, self.pos
 
 
-_ORDER = {"<": "little", ">": "big"}
+_ORDER: dict[str, Literal["little", "big"]] = {"<": "little", ">": "big"}
 
 
 def read_gguf(blob: Blob, limits: GGUFLimits | None = None) -> GGUFFile:
@@ -304,7 +305,12 @@ def _read(cur: _Cursor, out: GGUFFile, lim: GGUFLimits) -> None:
         out.kvs.append(KV(key, vtype, value, start))
     align = out.get("general.alignment")
     if align is not None:
-        if not isinstance(align, int) or isinstance(align, bool) or align <= 0 or align & (align - 1):
+        if (
+            not isinstance(align, int)
+            or isinstance(align, bool)
+            or align <= 0
+            or align & (align - 1)
+        ):
             msg = f"general.alignment must be a positive power of two, not {align!r}"
             raise _Stop(GGUFError(msg, cur.pos))
         out.alignment = align

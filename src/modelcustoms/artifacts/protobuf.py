@@ -62,9 +62,7 @@ class WireReader:
 
     def _at(self, pos: int, n: int) -> tuple[bytes, int]:
         """The buffer holding ``[pos, pos + n)`` (as far as the blob goes), and pos's index."""
-        if not self._whole and not (
-            self._base <= pos and pos + n <= self._base + len(self._buf)
-        ):
+        if not self._whole and not (self._base <= pos and pos + n <= self._base + len(self._buf)):
             self._buf = self.blob.read(pos, max(n, self._window))
             self._base = pos
         return self._buf, pos - self._base
@@ -84,8 +82,13 @@ class WireReader:
         msg = f"varint at offset {pos} is longer than 10 bytes"
         raise ProtobufError(msg)
 
-    def fields(self, start: int, end: int, *, groups: bool = False) -> Iterator[Field]:
-        """The fields of the message in ``[start, end)``; groups raise unless ``groups``."""
+    def fields(self, start: int, end: int, *, groups: bool = True) -> Iterator[Field]:
+        """The fields of the message in ``[start, end)``.
+
+        Groups (a deprecated encoding none of our formats use) are skipped and yielded as
+        ``SGROUP`` fields, as real parsers keep them as unknown fields; ``groups=False`` refuses
+        them instead.
+        """
         if start < 0 or end > self.size or start > end:
             msg = f"message [{start}, {end}) lies outside the {self.size}-byte blob"
             raise ProtobufError(msg)
@@ -173,10 +176,32 @@ _MAX_TOP_FIELDS = 4096
 _HEAD_FIELDS = 8
 
 # field number -> wire type, for the messages whose shape identifies a format.
-_ONNX_MODEL = {1: VARINT, 2: LEN, 3: LEN, 4: LEN, 5: VARINT, 6: LEN, 7: LEN, 8: LEN, 14: LEN,
-               20: LEN, 25: LEN, 26: LEN}  # fmt: skip
-_ONNX_GRAPH = {1: LEN, 2: LEN, 5: LEN, 10: LEN, 11: LEN, 12: LEN, 13: LEN, 14: LEN, 15: LEN,
-               16: LEN}  # fmt: skip
+_ONNX_MODEL = {
+    1: VARINT,
+    2: LEN,
+    3: LEN,
+    4: LEN,
+    5: VARINT,
+    6: LEN,
+    7: LEN,
+    8: LEN,
+    14: LEN,
+    20: LEN,
+    25: LEN,
+    26: LEN,
+}
+_ONNX_GRAPH = {
+    1: LEN,
+    2: LEN,
+    5: LEN,
+    10: LEN,
+    11: LEN,
+    12: LEN,
+    13: LEN,
+    14: LEN,
+    15: LEN,
+    16: LEN,
+}
 _ONNX_OPSET = {1: LEN, 2: VARINT}
 _SAVED_MODEL = {1: VARINT, 2: LEN}
 _META_GRAPH = {1: LEN, 2: LEN, 3: LEN, 4: LEN, 5: LEN, 6: LEN, 7: LEN}
@@ -199,8 +224,20 @@ def _top(reader: WireReader) -> tuple[list[Field], bool] | None:
 
 
 def _shaped(fields: list[Field], shape: dict[int, int]) -> bool:
-    """Every field has a number of ``shape`` and the wire type that number must have."""
-    return all(shape.get(f.number) == f.wire for f in fields)
+    """Some field is one of ``shape`` and none of ``shape``'s numbers has another wire type.
+
+    Unknown field numbers are allowed: protobuf parsers keep them without complaint, so a
+    hostile file could otherwise add one to stop being recognised.
+    """
+    known = False
+    for f in fields:
+        wire = shape.get(f.number)
+        if wire is None:
+            continue
+        if wire != f.wire:
+            return False
+        known = True
+    return known
 
 
 def _head(reader: WireReader, field: Field, shape: dict[int, int]) -> list[Field] | None:
@@ -222,7 +259,7 @@ def _first(fields: list[Field], number: int) -> Field | None:
 
 def _onnx_score(reader: WireReader, fields: list[Field]) -> int:
     """2: structurally an ONNX ModelProto; 1: compatible with one; 0: not one."""
-    if not fields or not _shaped(fields, _ONNX_MODEL):
+    if not _shaped(fields, _ONNX_MODEL):
         return 0
     graph = _first(fields, 7)
     opset = _first(fields, 8)
@@ -236,13 +273,16 @@ def _onnx_score(reader: WireReader, fields: list[Field]) -> int:
 
 def _tf_score(reader: WireReader, fields: list[Field]) -> int:
     """2: structurally a SavedModel, a GraphDef or a Keras SavedMetadata; 1: compatible; 0: not."""
-    if not fields:
-        return 0
     if _shaped(fields, _SAVED_MODEL):
         meta = _first(fields, 2)
-        if meta is None:
-            return 0
-        return 2 if _head(reader, meta, _META_GRAPH) is not None else 1
+        if meta is not None:
+            return 2 if _head(reader, meta, _META_GRAPH) is not None else 1
+    if _shaped(fields, {1: LEN}):
+        # keras_metadata.pb: SavedMetadata{repeated SavedObject nodes = 1}.
+        head = _head(reader, fields[0], _SAVED_OBJECT)
+        ident = _first(head, 4) if head else None
+        if ident is not None and reader.string(ident, 64).startswith("_tf_keras"):
+            return 2
     if _shaped(fields, _GRAPH_DEF):
         node = _first(fields, 1)
         if node is None:
@@ -255,12 +295,6 @@ def _tf_score(reader: WireReader, fields: list[Field]) -> int:
         if op is not None and name is not None and reader.string(op, 128).isidentifier():
             return 2
         return 1
-    if all(f.number == 1 and f.wire == LEN for f in fields):
-        # keras_metadata.pb: SavedMetadata{repeated SavedObject nodes = 1}.
-        head = _head(reader, fields[0], _SAVED_OBJECT)
-        ident = _first(head, 4) if head else None
-        if ident is not None and reader.string(ident, 64).startswith("_tf_keras"):
-            return 2
     return 0
 
 
@@ -281,16 +315,19 @@ def classify(blob: Blob, head: bytes, hint: str | None) -> Format | None:
         tf = _tf_score(reader, fields)
     except ProtobufError:
         return None
-    if onnx == 2 and tf < 2:
+    name = (hint or "").lower()
+    if onnx == 2 and tf == 2:
+        # Both shapes at once only happens on purpose. TensorFlow only loads a SavedModel from
+        # a file named saved_model.pb, while onnx loads any name: the name decides.
+        return Format.SAVEDMODEL if name == ".pb" else Format.ONNX
+    if onnx == 2:
         return Format.ONNX
-    if tf == 2 and onnx < 2:
+    if tf == 2:
         return Format.SAVEDMODEL
-    if onnx or tf:
-        name = (hint or "").lower()
-        if onnx and name in (".onnx", ".ort"):
-            return Format.ONNX
-        if tf and name in (".pb", "saved_model.pb"):
-            return Format.SAVEDMODEL
+    if onnx and name in (".onnx", ".ort"):
+        return Format.ONNX
+    if tf and name == ".pb":
+        return Format.SAVEDMODEL
     return None
 
 

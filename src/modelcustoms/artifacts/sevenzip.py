@@ -387,7 +387,8 @@ def _files(r: _Reader, s: _Streams, max_entries: int) -> list[SevenZipEntry]:
         elif pid == _NAME:
             if body.byte() != 0:
                 raise SevenZipUnsupported("external file names")
-            raw = body.take(body.left()).decode("utf-16-le", "surrogatepass")
+            blob_names = body.take(body.left())
+            raw = blob_names[: len(blob_names) // 2 * 2].decode("utf-16-le", "replace")
             names = raw.split("\x00")[:n]
         elif pid == _ATTRIBUTES:
             mask = body.defined(n)

@@ -63,6 +63,10 @@ class ZipFormatError(Exception):
     """The bytes are not a zip archive this reader can list, or a member cannot be read."""
 
 
+class ZipTooManyEntries(ZipFormatError):
+    """The archive lists more entries than the caller allows."""
+
+
 @dataclass(frozen=True, slots=True)
 class ZipEntry:
     """One member as the central directory describes it, with its local header's view."""
@@ -114,7 +118,7 @@ def read_zip(blob: Blob, *, max_entries: int = 1_000_000) -> ZipListing:
         raise ZipFormatError(msg)
     if cd_count > max_entries:
         msg = f"{cd_count} entries exceed the limit of {max_entries}"
-        raise ZipFormatError(msg)
+        raise ZipTooManyEntries(msg)
     cd = blob.read(cd_start, cd_size)
     entries = _read_central(blob, cd, shift, max_entries, anomalies)
     if len(entries) != cd_count:
@@ -183,7 +187,7 @@ def _read_central(
     while pos + 46 <= len(cd) and cd[pos : pos + 4] == _CDH:
         if len(entries) >= max_entries:
             msg = f"more than {max_entries} entries"
-            raise ZipFormatError(msg)
+            raise ZipTooManyEntries(msg)
         (flags, method, _t, _d, crc, csize, usize, n_len, x_len, c_len) = struct.unpack(
             "<HHHHIIIHHH", cd[pos + 8 : pos + 34]
         )

@@ -1,4 +1,4 @@
-"""Object graphs of numpy, scikit-learn, torch and transformers objects, as their pickles hold them.
+"""Object graphs of numpy and scikit-learn objects, as their pickles hold them.
 
 Each builder returns stand-ins from :mod:`.pickle_fake` laid out the way the real library's
 ``__reduce__``/``__getstate__`` lays them out (checked against real output by
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import random
 import struct
-from collections import OrderedDict
 from typing import Any
 
-from modelcustoms.samples.pickle_fake import NDArray, Reduced, Storage, glob, instance
+from modelcustoms.samples.pickle_fake import NDArray, Reduced, glob, instance
 
 #: numpy dtype code -> (struct format, byte order character numpy pickles).
 _DTYPES = {
@@ -34,7 +33,9 @@ def dtype(code: str, *, fresh: bool = False) -> Reduced:
     if not fresh and code in _INTERNED:
         return _INTERNED[code]
     order = _DTYPES[code][1]
-    d = Reduced(glob("numpy", "dtype"), (code, False, True), (3, order, None, None, None, -1, -1, 0))
+    d = Reduced(
+        glob("numpy", "dtype"), (code, False, True), (3, order, None, None, None, -1, -1, 0)
+    )
     if not fresh:
         _INTERNED[code] = d
     return d
@@ -106,7 +107,7 @@ def standard_scaler(rng: random.Random, n_features: int, version: str = "1.9.1")
         "with_std": True,
         "copy": True,
         "n_features_in_": n_features,
-        "n_samples_seen_": np_scalar("i8", rng.randrange(50, 5000)),
+        "n_samples_seen_": np_scalar("f8", float(rng.randrange(50, 5000))),
         "mean_": array("f8", (n_features,), rng),
         "var_": array("f8", (n_features,), rng),
         "scale_": array("f8", (n_features,), rng),
@@ -146,7 +147,9 @@ def _node_dtype() -> Reduced:
     for name, code in _NODE_FIELDS:
         fields[name] = (field_types[code], offset)
         offset += 8
-    return Reduced(glob("numpy", "dtype"), ("V64", False, True), (3, "|", None, names, fields, 64, 1, 16))
+    return Reduced(
+        glob("numpy", "dtype"), ("V64", False, True), (3, "|", None, names, fields, 64, 1, 16)
+    )
 
 
 def decision_tree(rng: random.Random, n_features: int, nodes: int, version: str) -> Reduced:
@@ -215,103 +218,3 @@ def random_forest(rng: random.Random, n_trees: int, version: str = "1.9.1") -> R
         "n_outputs_": 1,
     }
     return _estimator("sklearn.ensemble._forest", "RandomForestClassifier", state, version)
-
-
-# -- torch ---------------------------------------------------------------------------------
-
-_TORCH_STORAGE = {"f4": "FloatStorage", "f2": "HalfStorage", "i8": "LongStorage", "u1": "ByteStorage"}
-
-
-class TorchTensors:
-    """Allocates storages for one ``torch.save`` call (keys "0", "1", ... in creation order)."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.storages: list[Storage] = []
-
-    def tensor(self, code: str, shape: tuple[int, ...], *, param: bool = False) -> Reduced:
-        """A contiguous CPU tensor (``_rebuild_tensor_v2``), optionally an ``nn.Parameter``."""
-        n = 1
-        for d in shape:
-            n *= d
-        data = array(code, (n,), self.rng).data if code != "f2" else bytes(2 * n)
-        st = Storage(str(len(self.storages)), _TORCH_STORAGE[code], n, data=data)
-        self.storages.append(st)
-        stride: list[int] = []
-        acc = 1
-        for d in reversed(shape):
-            stride.insert(0, acc)
-            acc *= d
-        args = (st, 0, tuple(shape), tuple(stride), False, OrderedDict())
-        t = Reduced(glob("torch._utils", "_rebuild_tensor_v2"), args)
-        if param:
-            return Reduced(glob("torch._utils", "_rebuild_parameter"), (t, True, OrderedDict()))
-        return t
-
-
-def state_dict(tt: TorchTensors, layers: list[tuple[str, tuple[int, ...]]]) -> OrderedDict[str, Any]:
-    """A module ``state_dict()``: an OrderedDict of tensors with its ``_metadata`` attribute."""
-    sd: OrderedDict[str, Any] = OrderedDict()
-    prefixes: list[str] = [""]
-    for name, shape in layers:
-        code = "i8" if name.endswith("num_batches_tracked") else "f4"
-        sd[name] = tt.tensor(code, shape)
-        prefix = name.rpartition(".")[0]
-        if prefix not in prefixes:
-            prefixes.append(prefix)
-    meta: OrderedDict[str, Any] = OrderedDict((p, {"version": 1}) for p in prefixes)
-    sd._metadata = meta  # type: ignore[attr-defined]
-    return sd
-
-
-def mlp_layers(rng: random.Random, depth: int) -> list[tuple[str, tuple[int, ...]]]:
-    """Parameter names and shapes of a small MLP / conv net."""
-    layers: list[tuple[str, tuple[int, ...]]] = []
-    width = rng.choice([4, 8, 16])
-    for i in range(depth):
-        out = rng.choice([4, 8, 16])
-        layers += [(f"layers.{i}.weight", (out, width)), (f"layers.{i}.bias", (out,))]
-        if rng.random() < 0.3:
-            layers += [
-                (f"norm{i}.weight", (out,)),
-                (f"norm{i}.bias", (out,)),
-                (f"norm{i}.running_mean", (out,)),
-                (f"norm{i}.running_var", (out,)),
-                (f"norm{i}.num_batches_tracked", ()),
-            ]
-        width = out
-    return layers
-
-
-def namespace(values: dict[str, Any]) -> Reduced:
-    """An ``argparse.Namespace`` (plain instance: NEWOBJ + BUILD of its ``__dict__``)."""
-    return instance(glob("argparse", "Namespace"), dict(values))
-
-
-def enum_member(module: str, cls: str, value: str) -> Reduced:
-    """An Enum member: ``cls(value)`` (``REDUCE``)."""
-    return Reduced(glob(module, cls), (value,))
-
-
-def training_arguments(rng: random.Random) -> Reduced:
-    """What ``transformers.Trainer`` pickles into ``training_args.bin``."""
-    tu = "transformers.trainer_utils"
-    state: dict[str, Any] = {
-        "output_dir": f"./results-{rng.randrange(1000)}",
-        "overwrite_output_dir": False,
-        "do_train": True,
-        "do_eval": True,
-        "eval_strategy": enum_member(tu, "IntervalStrategy", "steps"),
-        "per_device_train_batch_size": rng.choice([8, 16, 32]),
-        "learning_rate": rng.choice([5e-5, 2e-5, 1e-4]),
-        "num_train_epochs": float(rng.randrange(1, 5)),
-        "lr_scheduler_type": enum_member("transformers.trainer_utils", "SchedulerType", "linear"),
-        "logging_strategy": enum_member(tu, "IntervalStrategy", "steps"),
-        "save_strategy": enum_member(tu, "SaveStrategy", "epoch"),
-        "seed": 42,
-        "optim": enum_member("transformers.training_args", "OptimizerNames", "adamw_torch"),
-        "report_to": ["tensorboard"],
-        "push_to_hub": False,
-        "hub_strategy": enum_member(tu, "HubStrategy", "every_save"),
-    }
-    return instance(glob("transformers.training_args", "TrainingArguments"), state)

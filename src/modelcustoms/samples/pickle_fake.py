@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,8 @@ def glob(module: str, name: str) -> Global:
     key = (module, name)
     found = _GLOBALS.get(key)
     if found is None:
-        found = _GLOBALS[key] = Global(module, name)
+        # Every object of one module shares its __module__ string (the module's __name__).
+        found = _GLOBALS[key] = Global(sys.intern(module), name)
     return found
 
 
@@ -82,10 +84,13 @@ class _Pickler(pickle._Pickler):
 
     dispatch = pickle._Pickler.dispatch.copy()
     torch_storages = False
+    legacy_view = False
 
     def persistent_id(self, obj: Any) -> Any:
         if self.torch_storages and isinstance(obj, Storage):
-            return ("storage", glob("torch", obj.storage_type), obj.key, obj.location, obj.numel)
+            pid = ("storage", glob("torch", obj.storage_type), obj.key, obj.location, obj.numel)
+            # The legacy format adds view metadata (None for whole storages).
+            return (*pid, None) if self.legacy_view else pid
         return None
 
 
@@ -98,7 +103,9 @@ def _save_global(p: Any, obj: Global) -> None:
     # needed: none of the modules we name were renamed between Python 2 and 3).
     if p.proto >= 4:
         p.save(obj.module)
-        p.save(obj.name)
+        # NOTE: a type's __module__ string is shared (so repeats hit the memo), but the
+        # __qualname__ of C types and builtins is rebuilt on each access: never a memo hit.
+        p.save("".join(list(obj.name)))
         p.write(pickle.STACK_GLOBAL)
     elif p.proto >= 3:
         p.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
@@ -145,13 +152,14 @@ class NDArray:
     def reduced(self, proto: int) -> Reduced:
         """What ``ndarray.__reduce_ex__(proto)`` returns."""
         core = "numpy._core" if self.numpy2 else "numpy.core"
-        shape = tuple(list(self.shape))
+        # Fresh tuple per array, as numpy builds one per call (never a memo hit).
+        shape = tuple(list(self.shape))  # noqa: C414
         if proto >= 5:
             buf = pickle.PickleBuffer(bytearray(self.data))
             return Reduced(glob(f"{core}.numeric", "_frombuffer"), (buf, self.dtype, shape, "C"))
         # NOTE: numpy builds a fresh (0,) per array but reuses one b"b" object; a literal (0,)
         # here would be one shared constant and turn later copies into memo GETs.
-        args = (glob("numpy", "ndarray"), tuple([0]), b"b")
+        args = (glob("numpy", "ndarray"), tuple([0]), b"b")  # noqa: C409
         state = (1, shape, self.dtype, False, self.data)
         return Reduced(glob(f"{core}.multiarray", "_reconstruct"), args, state)
 
@@ -203,11 +211,14 @@ _Pickler.dispatch[NDArray] = _save_ndarray
 _Pickler.dispatch[JoblibArray] = _save_joblib_array
 
 
-def dumps(obj: Any, protocol: int, *, torch_storages: bool = False) -> bytes:
+def dumps(
+    obj: Any, protocol: int, *, torch_storages: bool = False, legacy_view: bool = False
+) -> bytes:
     """Pickle ``obj`` (which may contain stand-ins) exactly as CPython's pickler would."""
     buf = io.BytesIO()
     pickler = _Pickler(buf, protocol)
     pickler.torch_storages = torch_storages
+    pickler.legacy_view = legacy_view
     pickler._joblib_tell = buf.tell  # type: ignore[attr-defined]
     pickler.dump(obj)
     return buf.getvalue()

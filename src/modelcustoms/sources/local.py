@@ -69,7 +69,9 @@ def _walk(root: Path, prefix: str, openers: list[Opener], skips: list[Skip]) -> 
             elif (here / d).is_symlink():
                 # NOTE: os.walk lists folder symlinks but does not enter them (no loops).
                 rel = _rel(here / d, root, prefix)
-                skips.append(Skip(artifact=rel, reason="not-applicable", detail="symlink to a folder"))
+                skips.append(
+                    Skip(artifact=rel, reason="not-applicable", detail="symlink to a folder")
+                )
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         for fname in sorted(filenames):
             path = here / fname

@@ -83,7 +83,7 @@ def build_gguf(
     for key, vt, v in kvs:
         out += _enc_str(key, wide, o) + struct.pack(o + "I", vt) + _enc_value(vt, v, wide, o)
     sizes = []
-    for name, dims, gt in tensors:
+    for _name, dims, gt in tensors:
         t = GGML_TYPES[gt]
         n = 1
         for d in dims:
@@ -101,7 +101,10 @@ def build_gguf(
         out += struct.pack(o + "IQ", gt, off)
     out += b"\0" * (-len(out) % alignment)
     if data is None:
-        end = max((off + -(-s // alignment) * alignment for off, s in zip(offsets, sizes)), default=0)
+        end = max(
+            (off + -(-s // alignment) * alignment for off, s in zip(offsets, sizes, strict=True)),
+            default=0,
+        )
         data = b"\0" * end
     return bytes(out + data)
 
@@ -120,7 +123,11 @@ def test_reads_header_kvs_and_tensors() -> None:
             ("x.b", ValueType.BOOL, True),
             ("x.i64", ValueType.INT64, -3),
             ("x.arr", ValueType.ARRAY, (ValueType.INT32, [1, 2, 3])),
-            ("x.nested", ValueType.ARRAY, (ValueType.ARRAY, [(ValueType.UINT8, [1]), (ValueType.STRING, ["a"])])),
+            (
+                "x.nested",
+                ValueType.ARRAY,
+                (ValueType.ARRAY, [(ValueType.UINT8, [1]), (ValueType.STRING, ["a"])]),
+            ),
         ],
         [("tok_embd.weight", (64, 4), 0), ("blk.0.q", (256, 2), 12)],
         alignment=64,
@@ -216,7 +223,9 @@ def test_large_token_arrays_parse_fast_and_are_kept_short() -> None:
     elapsed = time.perf_counter() - start
     assert g.error is None
     toks = g.get("tokenizer.ggml.tokens")
-    assert isinstance(toks, GGUFArray) and toks.count == 150_000 and toks.items[:2] == ("tok0", "tok1")
+    assert (
+        isinstance(toks, GGUFArray) and toks.count == 150_000 and toks.items[:2] == ("tok0", "tok1")
+    )
     assert len(toks.items) == 64 and not toks.complete and toks.digest
     scores = g.get("tokenizer.ggml.scores")
     assert isinstance(scores, GGUFArray) and scores.count == 150_000

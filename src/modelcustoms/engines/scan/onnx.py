@@ -97,7 +97,6 @@ RULES = (
 )
 
 
-
 def unsafe_relative_path(path: str) -> str | None:
     """Why ``path`` may point outside the folder it is resolved against, or None when it cannot.
 
@@ -117,7 +116,7 @@ def unsafe_relative_path(path: str) -> str | None:
         return "is a URL"
     for part in norm.split("/"):
         # Windows drops trailing dots and spaces, so '.. ' and '...' climb like '..'.
-        if part.startswith("..") and not part.rstrip(" .") :
+        if part.startswith("..") and not part.rstrip(" ."):
             return "climbs out with '..'"
     return None
 
@@ -145,6 +144,7 @@ class _State:
     nodes: int = 0
     tensors: int = 0
     limit: str | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 class OnnxAnalyzer(Analyzer):
@@ -156,21 +156,39 @@ class OnnxAnalyzer(Analyzer):
 
     def analyze(self, ctx: ScanContext) -> Iterator[Result]:
         st = _State()
-        error: str | None = None
-        try:
-            _walk(WireReader(ctx.blob), st)
-        except ProtobufError as exc:
-            error = str(exc)
+        _walk(WireReader(ctx.blob), st)
         yield from _facts(ctx, st)
         yield from _findings(ctx, st)
-        if error is not None:
+        for error in st.errors[:10]:
             yield ctx.finding("onnx.malformed", f"ONNX protobuf is malformed: {error}")
         if st.limit is not None:
             yield ctx.finding("onnx.limits-exceeded", st.limit)
 
 
 def _walk(r: WireReader, st: _State) -> None:
+    """Visit the model; a damaged submessage is recorded and its siblings still visited."""
     stack: list[tuple[int, int, int, int]] = []
+    try:
+        _model(r, st, stack)
+    except ProtobufError as exc:
+        st.errors.append(str(exc))
+    while stack:
+        kind, start, end, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            st.limit = f"subgraphs nested deeper than {MAX_DEPTH} levels were not analysed"
+            continue
+        try:
+            if kind == _NODE:
+                _node(r, st, start, end, depth, stack)
+            elif kind == _TENSOR:
+                _tensor(r, st, start, end)
+            else:
+                _container(r, kind, start, end, depth, stack, st)
+        except ProtobufError as exc:
+            st.errors.append(str(exc))
+
+
+def _model(r: WireReader, st: _State, stack: list[tuple[int, int, int, int]]) -> None:
     for f in r.fields(0, r.size):
         if f.number == 1 and f.wire == VARINT:
             st.ir_version = f.value
@@ -185,17 +203,6 @@ def _walk(r: WireReader, st: _State) -> None:
             stack.append((_TRAINING, f.offset, f.end, 0))
         elif f.number == 25 and f.wire == LEN:
             stack.append((_FUNCTION, f.offset, f.end, 0))
-    while stack:
-        kind, start, end, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            st.limit = f"subgraphs nested deeper than {MAX_DEPTH} levels were not analysed"
-            continue
-        if kind == _NODE:
-            _node(r, st, start, end, depth, stack)
-        elif kind == _TENSOR:
-            _tensor(r, st, start, end)
-        else:
-            _container(r, kind, start, end, depth, stack, st)
 
 
 # Which submessages of each container kind are pushed, and as what.
@@ -203,8 +210,14 @@ _CHILDREN: dict[int, dict[int, tuple[int, int]]] = {
     # GraphProto: node, initializer, sparse_initializer.
     _GRAPH: {1: (_NODE, 0), 5: (_TENSOR, 0), 15: (_SPARSE, 0)},
     # AttributeProto: t, g, tensors, graphs, sparse_tensor, sparse_tensors.
-    _ATTR: {5: (_TENSOR, 0), 6: (_GRAPH, 1), 10: (_TENSOR, 0), 11: (_GRAPH, 1),
-            22: (_SPARSE, 0), 23: (_SPARSE, 0)},  # fmt: skip
+    _ATTR: {
+        5: (_TENSOR, 0),
+        6: (_GRAPH, 1),
+        10: (_TENSOR, 0),
+        11: (_GRAPH, 1),
+        22: (_SPARSE, 0),
+        23: (_SPARSE, 0),
+    },
     # SparseTensorProto: values, indices.
     _SPARSE: {1: (_TENSOR, 0), 2: (_TENSOR, 0)},
     # FunctionProto: node, attribute_proto (default values may hold graphs).
@@ -265,17 +278,19 @@ def _node(
             domain = r.string(f, 512)
         elif f.number == 5:
             attrs.append(f)
-    for a in attrs:
-        stack.append((_ATTR, a.offset, a.end, depth))
+    stack.extend((_ATTR, a.offset, a.end, depth) for a in attrs)
     key = ("" if domain == "ai.onnx" else domain, op_type)
     op = st.ops.get(key)
     if op is None:
         st.ops[key] = _Op(1, name, start)
     else:
         op.count += 1
-    if op_type in _PYTHON_OPS or (domain == "ai.onnx.contrib" and op_type.startswith("Py")):
-        if len(st.python_ops) < MAX_REPORTED:
-            st.python_ops.append((domain, op_type, _attr_summary(r, attrs), start))
+    if _is_python_op(domain, op_type) and len(st.python_ops) < MAX_REPORTED:
+        st.python_ops.append((domain, op_type, _attr_summary(r, attrs), start))
+
+
+def _is_python_op(domain: str, op_type: str) -> bool:
+    return op_type in _PYTHON_OPS or (domain == "ai.onnx.contrib" and op_type.startswith("Py"))
 
 
 def _attr_summary(r: WireReader, attrs: list[Field]) -> str:
@@ -373,9 +388,7 @@ def _findings(ctx: ScanContext, st: _State) -> Iterator[Result]:
     custom = [
         (d, o, info)
         for (d, o), info in sorted(st.ops.items())
-        if d not in STANDARD_DOMAINS
-        and (d, o) not in st.functions
-        and not (o in _PYTHON_OPS or (d == "ai.onnx.contrib" and o.startswith("Py")))
+        if d not in STANDARD_DOMAINS and (d, o) not in st.functions and not _is_python_op(d, o)
     ]
     for domain, op_type, info in custom[:MAX_REPORTED]:
         yield ctx.finding(

@@ -1,0 +1,551 @@
+"""Keras models: ``.keras`` (v3 zip) archives and legacy HDF5 files.
+
+Both formats carry the model as a JSON *config* that Keras rebuilds by importing the ``module``
+and looking up the ``class_name`` each object names. That is where the attacks are: ``Lambda``
+layers carry marshalled Python bytecode (refused by ``safe_mode`` in v3 archives, but never in
+legacy HDF5: CVE-2025-9905), and any importable callable can be named (CVE-2025-1550), including
+Keras' own gadgets that download files (CVE-2025-8747), read local files as vocabularies
+(CVE-2025-12058), load a SavedModel graph (TFSMLayer) or switch ``safe_mode`` off
+(CVE-2025-9906). :func:`check_config` judges one decoded config (it is shared with the
+SavedModel analyzer, whose Keras metadata holds the same JSON).
+
+There is no HDF5 library here: the ``model_config`` attribute of a legacy file is plain JSON in
+the file's bytes, found by a bounded search for ``"class_name"`` and decoded from the start of
+the text run around it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from modelcustoms.artifacts import zipfmt
+from modelcustoms.artifacts.blob import Blob
+from modelcustoms.core import Format, Rule, Severity
+from modelcustoms.engines.scan.base import Analyzer, Result, ScanContext
+
+MAX_CONFIG_BYTES = 64 * 1024**2
+H5_SCAN_ALL = 1024**3
+"""HDF5 files up to this size are searched whole; larger ones at both ends only."""
+H5_SCAN_EDGE = 512 * 1024**2
+MAX_H5_CANDIDATES = 2_000
+"""Most places a config is decoded from (hits inside an already decoded config are free)."""
+MAX_H5_DECODE_BYTES = 512 * 1024**2
+_CHUNK = 8 * 1024**2
+_BACK = 1024**2
+_PATTERN = b'"class_name"'
+_NON_TEXT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_REF_LAMBDA = "https://nvd.nist.gov/vuln/detail/CVE-2024-3660"
+_REF_H5 = "https://nvd.nist.gov/vuln/detail/CVE-2025-9905"
+
+CONFIG_RULES: tuple[Rule, ...] = (
+    Rule(
+        id="keras.lambda",
+        title="Lambda layer or lambda object with Python code",
+        severity=Severity.CRITICAL,
+        help="The config carries a Lambda whose function is marshalled Python bytecode (or a "
+        "callable it names). Keras runs it when the model is loaded or called; legacy HDF5 "
+        "loading ignores safe_mode (CVE-2025-9905) and older Keras bypassed it (CVE-2024-3660). "
+        "Do not load the model.",
+        references=(_REF_LAMBDA, _REF_H5),
+    ),
+    Rule(
+        id="keras.safe-mode-bypass",
+        title="Config calls a Keras function that disables safe_mode",
+        severity=Severity.CRITICAL,
+        help="The config names keras.config.enable_unsafe_deserialization, the global-state "
+        "setter, or load_model: loading switches safe_mode off or loads another model unsafely "
+        "(CVE-2025-9906), then runs code.",
+        references=("https://nvd.nist.gov/vuln/detail/CVE-2025-9906",),
+    ),
+    Rule(
+        id="keras.file-access",
+        title="Config makes Keras read files or fetch URLs on load",
+        severity=Severity.HIGH,
+        help="The config names keras.utils.get_file (downloads and writes files, CVE-2025-8747), a "
+        "lookup layer whose vocabulary is a file path or URL (local file read or SSRF, "
+        "CVE-2025-12058), or TFSMLayer (loads and later runs an external SavedModel graph).",
+        references=(
+            "https://nvd.nist.gov/vuln/detail/CVE-2025-8747",
+            "https://nvd.nist.gov/vuln/detail/CVE-2025-12058",
+            "https://github.com/keras-team/keras/pull/22035",
+        ),
+    ),
+    Rule(
+        id="keras.untrusted-module",
+        title="Config imports a module outside Keras",
+        severity=Severity.HIGH,
+        help="An object in the config names a module outside the Keras namespaces. Keras before "
+        "3.9 imports it and calls what it names even in safe_mode (CVE-2025-1550); a module "
+        "such as os or subprocess means the file is built to run commands (critical).",
+        references=("https://nvd.nist.gov/vuln/detail/CVE-2025-1550",),
+    ),
+    Rule(
+        id="keras.custom-object",
+        title="Model needs custom Python objects",
+        severity=Severity.MEDIUM,
+        help="The config names registered custom classes or functions. Loading needs their code "
+        "(custom_objects or an imported package); review that code, it is not in the file.",
+    ),
+    Rule(
+        id="keras.malformed",
+        title="Keras model could not be verified",
+        severity=Severity.MEDIUM,
+        help="The archive or config could not be read completely; what could not be read was "
+        "not verified.",
+    ),
+)
+
+RULES: tuple[Rule, ...] = (
+    *CONFIG_RULES,
+    Rule(
+        id="keras.archive-anomaly",
+        title="Keras archive is built to be read differently by different tools",
+        severity=Severity.HIGH,
+        help="The .keras zip has duplicate names, disagreeing headers or overlapping members: "
+        "Keras (Python's zipfile) may load a config other than the one a scanner reads.",
+    ),
+)
+
+
+class KerasAnalyzer(Analyzer):
+    """Keras v3 archives and legacy HDF5 models: Lambda layers, module references, gadgets."""
+
+    name = "keras"
+    formats = frozenset({Format.KERAS_V3, Format.HDF5})
+    rules = RULES
+
+    def analyze(self, ctx: ScanContext) -> Iterator[Result]:
+        if ctx.artifact.format is Format.KERAS_V3:
+            yield from _analyze_archive(ctx)
+        else:
+            yield from _analyze_h5(ctx)
+
+
+# -- .keras archives ---------------------------------------------------------------------------
+
+
+def _analyze_archive(ctx: ScanContext) -> Iterator[Result]:
+    try:
+        listing = zipfmt.read_zip(ctx.blob)
+    except zipfmt.ZipFormatError as exc:
+        yield ctx.finding("keras.malformed", f"the .keras archive cannot be listed: {exc}")
+        return
+    for anomaly in listing.anomalies[:20]:
+        if zipfmt.anomaly_kind(anomaly) in zipfmt.CONFUSION_KINDS:
+            yield ctx.finding("keras.archive-anomaly", anomaly, excerpt=anomaly)
+    configs = [e for e in listing.entries if e.name == "config.json"]
+    if not configs:
+        yield ctx.finding("keras.malformed", "the .keras archive has no config.json")
+    # Python's zipfile loads the last of duplicate names; every copy is checked.
+    for entry in configs:
+        data = _member_bytes(ctx, entry)
+        if isinstance(data, bytes):
+            yield from _check_json(ctx, data, source="config.json", legacy=False)
+        else:
+            yield data
+    for entry in listing.entries:
+        if entry.name == "metadata.json":
+            yield from _metadata_facts(ctx, entry)
+        elif entry.name != "config.json" and not entry.name.endswith("/"):
+            yield from _hand_over(ctx, entry)
+
+
+def _member_bytes(ctx: ScanContext, entry: zipfmt.ZipEntry) -> bytes | Result:
+    try:
+        return zipfmt.read_member(ctx.blob, entry, max_bytes=MAX_CONFIG_BYTES)
+    except zipfmt.ZipFormatError as exc:
+        return ctx.finding(
+            "keras.malformed",
+            f"{entry.name} cannot be read, so the model config is not verified: {exc}",
+            pointer=f"member {entry.name}",
+        )
+
+
+def _metadata_facts(ctx: ScanContext, entry: zipfmt.ZipEntry) -> Iterator[Result]:
+    try:
+        meta = json.loads(zipfmt.read_member(ctx.blob, entry, max_bytes=1024**2))
+    except (zipfmt.ZipFormatError, ValueError, RecursionError):
+        return
+    if isinstance(meta, dict) and isinstance(meta.get("keras_version"), str):
+        yield ctx.fact("keras.version", meta["keras_version"], pointer="member metadata.json")
+
+
+def _hand_over(ctx: ScanContext, entry: zipfmt.ZipEntry) -> Iterator[Result]:
+    """Give weights and assets back to the engine, which sniffs and analyses them."""
+    if entry.method not in zipfmt.SUPPORTED_METHODS:
+        yield ctx.finding(
+            "keras.malformed",
+            f"member {entry.name!r} uses compression method {entry.method}; not analysed",
+            pointer=f"member {entry.name}",
+        )
+        return
+    stream = zipfmt.member_chunks(ctx.blob, entry, max_bytes=ctx.options.max_member_bytes)
+    yield from ctx.member(entry.name, stream, hint=entry.name)
+    if stream.error is not None:
+        yield ctx.finding(
+            "keras.malformed",
+            f"member {entry.name!r} is damaged: {stream.error}",
+            pointer=f"member {entry.name}",
+        )
+
+
+def _check_json(ctx: ScanContext, data: bytes, *, source: str, legacy: bool) -> Iterator[Result]:
+    try:
+        config = load_json(data)
+    except ValueError as exc:
+        yield ctx.finding(
+            "keras.malformed",
+            f"{source} is not valid JSON, so the model config is not verified: {exc}",
+            pointer=source,
+        )
+        return
+    yield from check_config(ctx, config, source=source, legacy=legacy)
+
+
+# -- legacy HDF5 -------------------------------------------------------------------------------
+
+
+def _analyze_h5(ctx: ScanContext) -> Iterator[Result]:
+    blob = ctx.blob
+    search = _Search(blob)
+    if search.partial:
+        yield ctx.skip(
+            "too-large",
+            f"HDF5 file of {blob.size} bytes: only the first and last {H5_SCAN_EDGE} bytes "
+            "were searched for Keras configs",
+        )
+    spans: list[tuple[int, int]] = []
+    configs: list[tuple[int, object]] = []
+    failed = attempts = work = 0
+    exhausted = False
+    for pos in search.hits():
+        if any(a <= pos < b for a, b in spans):
+            continue
+        attempts += 1
+        if attempts > MAX_H5_CANDIDATES or work > MAX_H5_DECODE_BYTES:
+            exhausted = True
+            break
+        decoded, cost = _decode_around(blob, pos)
+        work += cost
+        if decoded is None:
+            failed += 1
+            continue
+        start, end, obj = decoded
+        spans.append((start, end))
+        configs.append((start, obj))
+    if not configs:
+        if search.saw_model_config or failed or exhausted:
+            yield ctx.finding(
+                "keras.malformed",
+                "the file names a Keras model_config but no readable JSON config was found; the "
+                "model could not be verified",
+            )
+        else:
+            yield ctx.fact("keras.h5_model_config", False)
+        return
+    yield ctx.fact("keras.h5_model_config", True)
+    if failed or exhausted:
+        yield ctx.finding(
+            "keras.malformed",
+            f"{failed} config fragment(s) could not be decoded"
+            + (" and the search stopped at its limits" if exhausted else "")
+            + "; they were not verified",
+        )
+    for start, obj in configs:
+        yield from check_config(ctx, obj, source=f"hdf5@{start}", legacy=True, offset=start)
+
+
+class _Search:
+    """Offsets of ``"class_name"`` in the file (lazily), and whether ``model_config`` occurs."""
+
+    def __init__(self, blob: Blob) -> None:
+        self.blob = blob
+        if blob.size <= H5_SCAN_ALL:
+            self.ranges = [(0, blob.size)]
+        else:
+            self.ranges = [(0, H5_SCAN_EDGE), (blob.size - H5_SCAN_EDGE, blob.size)]
+        self.partial = len(self.ranges) > 1
+        self.saw_model_config = False
+
+    def hits(self) -> Iterator[int]:
+        overlap = len(_PATTERN) - 1
+        for lo, hi in self.ranges:
+            pos = lo
+            while pos < hi:
+                limit = min(_CHUNK, hi - pos)
+                data = self.blob.read(pos, limit + overlap)
+                if not data:
+                    break
+                if b"model_config" in data:
+                    self.saw_model_config = True
+                i = data.find(_PATTERN)
+                while 0 <= i < limit:
+                    yield pos + i
+                    i = data.find(_PATTERN, i + 1)
+                pos += limit
+
+
+def _decode_around(blob: Blob, pos: int) -> tuple[tuple[int, int, object] | None, int]:
+    """Decode the JSON object in the text run around ``pos``: ((start, end, object), cost).
+
+    The cost is the number of bytes handed to the decoder, charged against a budget so that a
+    file full of near-JSON cannot keep the scan busy.
+    """
+    start = _run_start(blob, pos)
+    data = blob.read(start, MAX_CONFIG_BYTES)
+    stop = _NON_TEXT.search(data, pos - start)
+    if stop is not None:
+        data = data[: stop.start()]
+    text = data.decode("utf-8", "replace")
+    hit = len(data[: pos - start].decode("utf-8", "replace"))
+    decoder = json.JSONDecoder()
+    idx = text.find("{")
+    tries = 0
+    while 0 <= idx <= hit and tries < 8:
+        tries += 1
+        try:
+            obj, end = decoder.raw_decode(text, idx)
+        except (ValueError, RecursionError):
+            idx = text.find("{", idx + 1)
+            continue
+        if isinstance(obj, dict) and end > hit:
+            return (start, start + len(text[:end].encode("utf-8")), obj), tries * len(data)
+        idx = text.find("{", idx + 1)
+    return None, max(1, tries) * len(data)
+
+
+def _run_start(blob: Blob, pos: int) -> int:
+    """Start of the run of text bytes that contains ``pos`` (searched back a bounded way)."""
+    lo = pos
+    while lo > 0 and pos - lo < MAX_CONFIG_BYTES:
+        begin = max(0, lo - _BACK)
+        window = blob.read(begin, lo - begin)
+        m = _NON_TEXT.search(window[::-1])
+        if m is not None:
+            return lo - m.start()
+        lo = begin
+    return lo
+
+
+# -- config checks (shared with the SavedModel analyzer) ---------------------------------------
+
+MAX_CONFIG_NODES = 2_000_000
+MAX_CONFIG_DEPTH = 500
+MAX_CONFIG_FINDINGS = 50
+
+_KERAS_ROOTS = ("keras", "keras_hub", "keras_nlp", "keras_cv", "tf_keras", "tensorflow.keras")
+_TYPESPEC_ROOTS = ("tensorflow.python.framework", "tensorflow.python.ops")
+_DANGEROUS_ROOTS = frozenset(
+    {
+        *("os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "importlib", "runpy"),
+        *("shutil", "socket", "pickle", "_pickle", "marshal", "dill", "cloudpickle", "ctypes"),
+        *("pty", "code", "codeop", "webbrowser", "http", "urllib", "urllib3", "requests", "io"),
+        *("_io", "pathlib", "tempfile", "multiprocessing", "asyncio", "signal"),
+    }
+)
+_DANGEROUS_BUILTINS = frozenset(
+    {
+        *("eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr"),
+        *("globals", "locals", "vars", "input", "breakpoint", "exit", "quit"),
+    }
+)
+_BYPASS_NAMES = frozenset(
+    {"enable_unsafe_deserialization", "set_global_attribute", "load_model", "SafeModeScope"}
+)
+_FILE_NAMES = frozenset({"get_file", "TFSMLayer", "GFile", "read_file", "write_file"})
+_VOCAB_LAYERS = frozenset({"StringLookup", "IntegerLookup", "TextVectorization", "IndexLookup"})
+
+
+def load_json(data: bytes) -> object:
+    """Parse a config; ValueError (also for nesting too deep for the parser) when it is not JSON."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        msg = "nested too deeply to parse"
+        raise ValueError(msg) from exc
+
+
+def check_config(
+    ctx: ScanContext, config: object, *, source: str, legacy: bool, offset: int | None = None
+) -> Iterator[Result]:
+    """Findings about one decoded Keras config (``legacy``: loaded without safe_mode)."""
+    found = 0
+    seen = 0
+    stack: list[tuple[object, str, int]] = [(config, "", 0)]
+    while stack:
+        node, ptr, depth = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_NODES or depth > MAX_CONFIG_DEPTH:
+            yield ctx.finding(
+                "keras.malformed",
+                f"{source}: config is larger or deeper than the analysis limits; the rest was "
+                "not verified",
+                pointer=f"{source}#{ptr or '/'}",
+            )
+            return
+        if isinstance(node, dict):
+            for rule, severity, message, excerpt in _judge(node, legacy):
+                found += 1
+                if found > MAX_CONFIG_FINDINGS:
+                    continue
+                yield ctx.finding(
+                    rule,
+                    f"{source}: {message}",
+                    pointer=f"{source}#{ptr or '/'}",
+                    offset=offset,
+                    excerpt=excerpt,
+                    severity=severity,
+                )
+            children = [(f"{ptr}/{_escape(str(k))}", v) for k, v in node.items()]
+        elif isinstance(node, list):
+            children = [(f"{ptr}/{i}", v) for i, v in enumerate(node)]
+        else:
+            children = []
+        for child_ptr, value in reversed(children):
+            if isinstance(value, dict | list):
+                stack.append((value, child_ptr, depth + 1))
+            elif isinstance(value, str) and value.rsplit(".", 1)[-1] in _BYPASS_NAMES - {
+                "load_model"
+            }:
+                found += 1
+                yield ctx.finding(
+                    "keras.safe-mode-bypass",
+                    f"{source}: the config names {value!r}",
+                    pointer=f"{source}#{child_ptr}",
+                    offset=offset,
+                    excerpt=value,
+                )
+
+
+_Verdict = tuple[str, Severity | None, str, str | None]
+
+
+def _judge(obj: dict[str, object], legacy: bool) -> list[_Verdict]:
+    """What is wrong with one serialized object (a dict with ``class_name``)."""
+    cls = obj.get("class_name")
+    if not isinstance(cls, str):
+        return []
+    inner = obj.get("config")
+    module = obj.get("module")
+    registered = obj.get("registered_name")
+    out: list[_Verdict] = []
+    if cls == "__lambda__":
+        code = inner.get("value") if isinstance(inner, dict) else inner
+        out.append(("keras.lambda", None, "lambda object with marshalled bytecode", _short(code)))
+    elif cls == "Lambda" and isinstance(inner, dict):
+        out.extend(_judge_lambda(inner, legacy))
+    name = inner if cls == "function" and isinstance(inner, str) else cls
+    leaf = name.rsplit(".", 1)[-1]
+    if leaf in _BYPASS_NAMES:
+        out.append(("keras.safe-mode-bypass", None, f"the config calls {name!r}", name))
+    elif leaf in _FILE_NAMES:
+        out.append(("keras.file-access", None, f"the config uses {name!r}", name))
+    vocab = inner.get("vocabulary") if isinstance(inner, dict) else None
+    if cls in _VOCAB_LAYERS and isinstance(vocab, str):
+        out.append(("keras.file-access", None, f"{cls} reads its vocabulary from {vocab!r}", vocab))
+    out.extend(_judge_module(cls, name, module, registered))
+    return out
+
+
+def _judge_lambda(inner: dict[str, object], legacy: bool) -> list[_Verdict]:
+    fn = inner.get("function")
+    ftype = inner.get("function_type")
+    where = "legacy HDF5/SavedModel config, where safe_mode is ignored" if legacy else "config"
+    if isinstance(fn, dict):
+        # v3: a nested __lambda__ (reported when walked) or a reference to a named function.
+        if fn.get("class_name") == "function":
+            return [
+                (
+                    "keras.lambda",
+                    Severity.HIGH,
+                    f"Lambda layer calls the named function {fn.get('config')!r} of module "
+                    f"{fn.get('module')!r} ({where})",
+                    _short(fn),
+                )
+            ]
+        return []
+    if ftype == "function":
+        module = inner.get("module")
+        severity = Severity.HIGH
+        if (isinstance(module, str) and _dangerous_module(module)) or fn in _DANGEROUS_BUILTINS:
+            severity = Severity.CRITICAL
+        return [
+            (
+                "keras.lambda",
+                severity,
+                f"Lambda layer calls {fn!r} looked up in module {module!r} ({where})",
+                _short(fn),
+            )
+        ]
+    if fn is None:
+        return []
+    return [("keras.lambda", None, f"Lambda layer with marshalled bytecode ({where})", _short(fn))]
+
+
+def _judge_module(cls: str, name: str, module: object, registered: object) -> list[_Verdict]:
+    custom = isinstance(registered, str) and ">" in registered
+    if not isinstance(module, str) or not module:
+        if custom or ">" in cls:
+            label = registered if custom else cls
+            return [("keras.custom-object", None, f"custom object {label!r}", str(label))]
+        return []
+    if module == "builtins":
+        if cls == "function" and name in _DANGEROUS_BUILTINS:
+            return [
+                (
+                    "keras.untrusted-module",
+                    Severity.CRITICAL,
+                    f"the config calls builtins.{name}",
+                    f"builtins.{name}",
+                )
+            ]
+        return []
+    if _dangerous_module(module):
+        return [
+            (
+                "keras.untrusted-module",
+                Severity.CRITICAL,
+                f"the config imports {name!r} from module {module!r}",
+                f"{module}.{name}",
+            )
+        ]
+    if _under(module, _KERAS_ROOTS) or (cls == "__typespec__" and _under(module, _TYPESPEC_ROOTS)):
+        return []
+    if custom:
+        return [
+            (
+                "keras.custom-object",
+                None,
+                f"custom object {registered!r} from module {module!r}",
+                f"{module}.{name}",
+            )
+        ]
+    return [
+        (
+            "keras.untrusted-module",
+            None,
+            f"the config imports {name!r} from non-Keras module {module!r}",
+            f"{module}.{name}",
+        )
+    ]
+
+
+def _dangerous_module(module: str) -> bool:
+    return module.split(".", 1)[0] in _DANGEROUS_ROOTS
+
+
+def _under(module: str, roots: tuple[str, ...]) -> bool:
+    return any(module == r or module.startswith(r + ".") for r in roots)
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)[:300]
+    return text[:200]
+
+
+def _escape(key: str) -> str:
+    """A JSON-pointer reference token."""
+    return key.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,21 @@
+"""Knowledge as data: publishers, model families, licences and tokenizer fingerprints.
+
+The rows live in ``kb/data/*.json``; every row carries the public source it was taken from.
+Adding a family or a publisher is a data change only.
+"""
+
+from modelcustoms.kb.load import KBError, KnowledgeBase, default_kb, load_kb
+from modelcustoms.kb.schema import Family, License, PreTokenizer, Publisher, Release, WatchListing
+
+__all__ = [
+    "Family",
+    "KBError",
+    "KnowledgeBase",
+    "License",
+    "PreTokenizer",
+    "Publisher",
+    "Release",
+    "WatchListing",
+    "default_kb",
+    "load_kb",
+]
