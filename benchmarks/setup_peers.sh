@@ -24,10 +24,13 @@ make_venv() {  # name, then pip requirement specs
   "$dir/bin/python" -m pip install -q "$@"
 }
 
-make_venv modelscan  modelscan "numpy<2" h5py
-make_venv picklescan picklescan
+# modelscan needs TensorFlow to look inside SavedModels and H5 files at all.
+make_venv modelscan  "modelscan[tensorflow]" "numpy<2" h5py
+# Without py7zr, picklescan aborts a whole scan on the first 7z file.
+make_venv picklescan "picklescan[7z]"
 make_venv modelaudit modelaudit
-make_venv fickling   fickling
+# fickling 0.1.12 imports typing_extensions without declaring it.
+make_venv fickling   fickling typing_extensions
 # The CPU torch wheel lies on local disk (pip's find-links); a plain pin picks it up.
 make_venv gen numpy scikit-learn joblib "torch==2.13.0" safetensors onnx h5py py7zr gguf
 
@@ -37,8 +40,8 @@ from pathlib import Path
 
 venvs = Path(sys.argv[1])
 wanted = {
-    "modelscan": ["modelscan", "numpy", "h5py"],
-    "picklescan": ["picklescan"],
+    "modelscan": ["modelscan", "numpy", "h5py", "tensorflow"],
+    "picklescan": ["picklescan", "py7zr"],
     "modelaudit": ["modelaudit", "numpy"],
     "fickling": ["fickling"],
     "gen": ["numpy", "scikit-learn", "joblib", "torch", "safetensors", "onnx", "h5py", "py7zr", "gguf"],

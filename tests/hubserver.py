@@ -226,6 +226,7 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:

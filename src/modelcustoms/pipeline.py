@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelcustoms import __version__
+from modelcustoms.version import __version__
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, ToolInfo
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.local import local_inputs

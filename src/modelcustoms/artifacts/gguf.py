@@ -153,6 +153,9 @@ class GGUFError:
     kind: str = "malformed"
     """``malformed``, ``truncated``, ``limit`` (a cap of :class:`GGUFLimits` was hit) or
     ``unsupported`` (a version this reader does not know)."""
+    declared: int | None = None
+    """Bytes the offending length or count field claimed, when one did (for triage: a claim
+    larger than the whole file is hostile, not a short download)."""
 
 
 @dataclass(slots=True)
@@ -210,7 +213,7 @@ class _Cursor:
         """Make ``[pos, pos+n)`` available; return its index in the window."""
         if n > self.size - self.pos:
             msg = f"needs {n} bytes at offset {self.pos}, only {self.size - self.pos} remain"
-            raise _Stop(GGUFError(msg, self.pos, "truncated"))
+            raise _Stop(GGUFError(msg, self.pos, "truncated", n))
         rel = self.pos - self._start
         if rel < 0 or rel + n > len(self._buf):
             self._buf = self.blob.read(self.pos, max(n, _WINDOW))
@@ -251,7 +254,7 @@ class _Cursor:
             if n > cap or n > self.size - self.pos - lw:
                 msg = f"string {i} of array declares {n} bytes"
                 kind = "limit" if n <= self.size - self.pos - lw else "truncated"
-                raise _Stop(GGUFError(msg, self.pos, kind))
+                raise _Stop(GGUFError(msg, self.pos, kind, n))
             self.pos += lw
             if i < keep:
                 kept.append(self.take(n).decode("utf-8", "replace"))
@@ -330,10 +333,11 @@ def _read(cur: _Cursor, out: GGUFFile, lim: GGUFLimits) -> None:
 
 def _check_count(what: str, n: int, cap: int, min_size: int, cur: _Cursor) -> None:
     if n > cap:
-        raise _Stop(GGUFError(f"{n} {what} exceeds the limit of {cap}", cur.pos, "limit"))
+        msg = f"{n} {what} exceeds the limit of {cap}"
+        raise _Stop(GGUFError(msg, cur.pos, "limit", n * min_size))
     if n * min_size > cur.remaining():
         msg = f"{n} {what} cannot fit in the {cur.remaining()} bytes that remain"
-        raise _Stop(GGUFError(msg, cur.pos, "truncated"))
+        raise _Stop(GGUFError(msg, cur.pos, "truncated", n * min_size))
 
 
 def _string(cur: _Cursor, wide: bool, cap: int, what: str) -> str:
@@ -341,9 +345,10 @@ def _string(cur: _Cursor, wide: bool, cap: int, what: str) -> str:
     n = cur.u64() if wide else cur.u32()
     if n > cur.remaining():
         msg = f"{what} declares {n} bytes, only {cur.remaining()} remain"
-        raise _Stop(GGUFError(msg, at, "truncated"))
+        raise _Stop(GGUFError(msg, at, "truncated", n))
     if n > cap:
-        raise _Stop(GGUFError(f"{what} of {n} bytes exceeds the limit of {cap}", at, "limit"))
+        msg = f"{what} of {n} bytes exceeds the limit of {cap}"
+        raise _Stop(GGUFError(msg, at, "limit", n))
     return cur.take(n).decode("utf-8", "replace")
 
 
@@ -377,7 +382,7 @@ def _array(cur: _Cursor, wide: bool, lim: GGUFLimits, depth: int) -> GGUFArray:
         width = struct.calcsize(_SCALAR[itype])
         if count > cur.remaining() // width:
             msg = f"array of {count} {itype.name} items cannot fit in {cur.remaining()} bytes"
-            raise _Stop(GGUFError(msg, at, "truncated"))
+            raise _Stop(GGUFError(msg, at, "truncated", count * width))
         n_keep = min(count, lim.keep_items)
         raw = cur.take(n_keep * width)
         items: tuple[object, ...] = struct.unpack(f"{cur.o}{n_keep}{_SCALAR[itype]}", raw)
@@ -386,10 +391,10 @@ def _array(cur: _Cursor, wide: bool, lim: GGUFLimits, depth: int) -> GGUFArray:
     min_item = (8 if wide else 4) if itype is ValueType.STRING else 4 + (8 if wide else 4)
     if count > cur.remaining() // min_item:
         msg = f"array of {count} {itype.name} items cannot fit in {cur.remaining()} bytes"
-        raise _Stop(GGUFError(msg, at, "truncated"))
+        raise _Stop(GGUFError(msg, at, "truncated", count * min_item))
     if count > lim.max_array_items:
         msg = f"array of {count} items exceeds the limit of {lim.max_array_items}"
-        raise _Stop(GGUFError(msg, at, "limit"))
+        raise _Stop(GGUFError(msg, at, "limit", count * min_item))
     keep = lim.keep_items if count > lim.keep_items else count
     if itype is ValueType.STRING:
         kept, _ = cur.skip_strings(count, wide, keep, lim.max_string_bytes)

@@ -515,6 +515,7 @@ _MARKED = frozenset(
     }
 )
 _MARKED_KEEPS = frozenset({"APPENDS", "SETITEMS", "ADDITEMS"})
+_CALLS = frozenset({"REDUCE", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD", "INST"})
 _IDENT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
@@ -523,11 +524,14 @@ def plausible_pickle(head: bytes, max_ops: int = 256) -> bool:
 
     A structural check, stack and marks included: text that happens to start with an opcode
     letter fails within a few opcodes (an unquoted STRING, a DICT without a MARK, a GLOBAL
-    whose names are not identifiers, a byte that is no opcode).
+    whose names are not identifiers, a byte that is no opcode). A stream that breaks after it
+    has imported and called something is still a pickle: loaders run that prefix before they
+    reach the break (nullifAI), so it must be analysed, not dismissed as unknown bytes.
     """
     depth = 0
     marks: list[int] = []
     count = 0
+    imported = called = False
     try:
         for op in iter_ops(head):
             count += 1
@@ -536,6 +540,9 @@ def plausible_pickle(head: bytes, max_ops: int = 256) -> bool:
                 assert isinstance(op.arg, tuple)
                 if not all(part and set(part.encode()) <= _IDENT for part in op.arg):
                     return False
+                imported = True
+            if imported and name in _CALLS:
+                called = True
             if name == "MARK":
                 marks.append(depth)
                 continue
@@ -564,5 +571,5 @@ def plausible_pickle(head: bytes, max_ops: int = 256) -> bool:
                 return True
     except PickleParseError as exc:
         # Running off the end of the head is fine for a long pickle; anything else is not.
-        return exc.truncated and count >= 4
+        return (exc.truncated and count >= 4) or (imported and called)
     return False

@@ -13,7 +13,7 @@ gives up at the first field that cannot be protobuf, and reads at most a few tho
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modelcustoms.artifacts.blob import Blob, BytesBlob
 from modelcustoms.core import Format
@@ -29,9 +29,11 @@ class ProtobufError(ValueError):
     """The bytes are not a well-formed protobuf message (or break a reader limit)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One field of a message; length-delimited payloads are left in the blob."""
+class Field(NamedTuple):
+    """One field of a message; length-delimited payloads are left in the blob.
+
+    A named tuple rather than a dataclass: large graphs produce millions of these.
+    """
 
     number: int
     wire: int
@@ -93,14 +95,40 @@ class WireReader:
             msg = f"message [{start}, {end}) lies outside the {self.size}-byte blob"
             raise ProtobufError(msg)
         pos = start
+        whole = self._whole
+        buf = self._buf
         while pos < end:
-            tag, p = self.varint(pos, end)
+            if whole:
+                i = pos
+            else:
+                buf, i = self._at(pos, 24)
+            # One-byte tags and lengths are the common case; longer ones take the general path.
+            tag = buf[i]
+            if tag < 0x80:
+                p = pos + 1
+            else:
+                tag, p = self.varint(pos, end)
             number, wire = tag >> 3, tag & 7
             if number == 0 or number > MAX_FIELD_NUMBER:
                 msg = f"invalid field number {number} at offset {pos}"
                 raise ProtobufError(msg)
-            if wire == VARINT:
-                value, nxt = self.varint(p, end)
+            if wire == LEN:
+                j = i + (p - pos)
+                if p < end and j < len(buf) and buf[j] < 0x80:
+                    length, q = buf[j], p + 1
+                else:
+                    length, q = self.varint(p, end)
+                if length > end - q:
+                    msg = f"field {number} at offset {pos} claims {length} bytes, past its message"
+                    raise ProtobufError(msg)
+                nxt = q + length
+                yield Field(number, wire, length, q, pos)
+            elif wire == VARINT:
+                j = i + (p - pos)
+                if p < end and j < len(buf) and buf[j] < 0x80:
+                    value, nxt = buf[j], p + 1
+                else:
+                    value, nxt = self.varint(p, end)
                 yield Field(number, wire, value, p, pos)
             elif wire in (I64, I32):
                 width = 8 if wire == I64 else 4
@@ -111,13 +139,6 @@ class WireReader:
                 value = int.from_bytes(buf[i : i + width], "little")
                 nxt = p + width
                 yield Field(number, wire, value, p, pos)
-            elif wire == LEN:
-                length, q = self.varint(p, end)
-                if length > end - q:
-                    msg = f"field {number} at offset {pos} claims {length} bytes, past its message"
-                    raise ProtobufError(msg)
-                nxt = q + length
-                yield Field(number, wire, length, q, pos)
             elif wire == SGROUP and groups:
                 nxt = self._skip_group(number, p, end)
                 yield Field(number, wire, nxt - p, p, pos)

@@ -27,6 +27,8 @@ _PICKLE_FIRST = frozenset(
     b"(.0123FGIJKLMNPQRSTUVXabcdeghijklmopqrstu}\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x90\x91\x92\x93\x94\x95\x96\x97\x98]"
 )
 _PY_SHEBANG = re.compile(rb"^#![^\n]*python")
+# An object opens with a key or closes at once; an array with a value. (`{%` is Jinja, not JSON.)
+_JSON_START = re.compile(r'^(\{\s*["}]|\[\s*[\[\]{"0-9tfn-])')
 
 
 def hint_of(name: str) -> str | None:
@@ -64,10 +66,14 @@ def sniff(blob: Blob, hint: str | None = None) -> Format:
         return Format.ZSTD
     if _is_zlib(head):
         return Format.ZLIB
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _has_zip_eocd(blob):
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _classify_zip(blob)
+    # A tar may carry a zip near its end: tar first, then zips with data in front (which
+    # miniz, and so torch, accept by locating the end record from the back).
     if _is_tar(head):
         return Format.TAR
+    if _has_zip_eocd(blob):
+        return _classify_zip(blob)
     if _is_safetensors(blob, head):
         return Format.SAFETENSORS
     if head.startswith(b"\x80\x02\x8a\x0a" + _TORCH_LEGACY_MAGIC):
@@ -150,7 +156,9 @@ def _is_safetensors(blob: Blob, head: bytes) -> bool:
     if len(head) < 9:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    return 2 <= n <= blob.size - 8 and head[8:9] == b"{"
+    # NOTE: a header length beyond the file is still safetensors (a hostile one): the
+    # analyzer reports it, instead of the file falling through to "unknown".
+    return n >= 2 and head[8:9] == b"{"
 
 
 def _is_pickle(head: bytes) -> bool:
@@ -182,10 +190,10 @@ def _text_kind(head: bytes, hint: str | None) -> Format:
             return Format.UNKNOWN
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped[:1] in ("{", "["):
+    if _JSON_START.match(stripped):
         try:
             json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             # Possibly cut at 4 KiB: a JSON-looking start is JSON for dispatch purposes.
             return Format.JSON
         return Format.JSON

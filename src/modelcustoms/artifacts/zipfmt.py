@@ -94,6 +94,8 @@ class ZipListing:
     anomalies: tuple[str, ...]
     prefix: int
     """Bytes before the first local header (self-extractors, polyglots)."""
+    end: int = 0
+    """Offset just past the end record and its comment; bytes after it are trailing data."""
 
 
 def anomaly_kind(anomaly: str) -> str:
@@ -128,7 +130,7 @@ def read_zip(blob: Blob, *, max_entries: int = 1_000_000) -> ZipListing:
         )
     _check_layout(entries, cd_start, cd_start + cd_size, eocd_pos, end, blob.size, anomalies)
     prefix = min((e.header_offset for e in entries), default=cd_start)
-    return ZipListing(entries=tuple(entries), anomalies=_capped(anomalies), prefix=prefix)
+    return ZipListing(entries=tuple(entries), anomalies=_capped(anomalies), prefix=prefix, end=end)
 
 
 def _capped(anomalies: list[str], per_kind: int = 20) -> tuple[str, ...]:
@@ -168,6 +170,10 @@ def _find_end(blob: Blob, anomalies: list[str]) -> tuple[int, int, int, int, int
     if loc[:4] == _LOC64:
         _, _, z64_off, _ = struct.unpack("<4sIQI", loc)
         rec64 = blob.read(z64_off, 56)
+        if rec64[:4] != _EOCD64 and eocd_pos >= 76:
+            # Like zipfile: with data prepended the record still sits right before the locator.
+            z64_off = eocd_pos - 76
+            rec64 = blob.read(z64_off, 56)
         if len(rec64) < 56 or rec64[:4] != _EOCD64:
             msg = "zip64 end record is missing"
             raise ZipFormatError(msg)

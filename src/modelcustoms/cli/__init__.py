@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from modelcustoms import __version__
+from modelcustoms.version import __version__
 from modelcustoms.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
 from modelcustoms.errors import CustomsError
 

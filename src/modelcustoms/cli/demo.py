@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     p.add_argument("--keep", type=Path, help="build the zoo in this folder and keep it")
     p.add_argument("--scale", choices=("demo", "full"), default="demo", help="zoo size")
     add_output_options(p)
-    p.set_defaults(handler=run_demo, fail_on=None)
+    p.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -58,7 +58,7 @@ def _demo(root: Path, args: argparse.Namespace, build_zoo: Any, scan: Any, opts:
         table.add_row(
             s.path, s.technique, s.label, "flagged" if flagged else "clean", "yes" if ok else "NO"
         )
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, markup=False)
     console.print(table)
     console.print(
         f"{len(samples) - mismatches}/{len(samples)} samples judged as labelled"

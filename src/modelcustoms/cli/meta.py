@@ -53,9 +53,14 @@ def rules_markdown() -> str:
     ]
     groups: list[tuple[str, tuple[Any, ...]]] = [("engine", ENGINE_RULES)]
     groups += [(a.name, a.rules) for a in engine.analyzers]
+    written: set[str] = set()
     for group, rules in groups:
         lines += [f"## {group}", ""]
         for r in rules:
+            if r.id in written:
+                lines += [f"- `{r.id}`: see above", ""]
+                continue
+            written.add(r.id)
             lines += [
                 f"### {r.id}",
                 "",
@@ -76,7 +81,8 @@ def run_rules(args: argparse.Namespace) -> int:
         return EXIT_OK
     from modelcustoms.engines.scan import ENGINE_RULES, ScanEngine
 
-    rules = list(ENGINE_RULES) + [r for a in ScanEngine().analyzers for r in a.rules]
+    unique = {r.id: r for r in [*ENGINE_RULES, *(r for a in ScanEngine().analyzers for r in a.rules)]}
+    rules = list(unique.values())
     text = "\n".join(f"{r.id:40} {r.severity.value:9} {r.title}" for r in rules) + "\n"
     write_output(text.encode("utf-8"), args.output)
     return EXIT_OK

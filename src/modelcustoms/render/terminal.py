@@ -42,6 +42,7 @@ class TerminalRenderer:
             width=self.width,
             highlight=False,
             soft_wrap=False,
+            markup=False,
         )
         by_format: dict[str, int] = {}
         for a in report.artifacts:

@@ -9,7 +9,7 @@ Errors::
     ├── InvalidReference          the name cannot be parsed (bad repo id, tag, URL)
     ├── NotInCache                offline, and the cache does not have it
     ├── StoreError                a local model store (Ollama) is missing or broken
-    └── artifacts.http.RemoteError   also an OSError; see that module for its subclasses
+    └── artifacts.httpclient.RemoteError   also an OSError; see that module for its subclasses
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from modelcustoms.artifacts.blob import Blob, Opener
-from modelcustoms.artifacts.http import (
+from modelcustoms.artifacts.httpclient import (
     RangeNotHonoured,
     RemoteAccessDenied,
     RemoteError,

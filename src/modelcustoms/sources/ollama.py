@@ -59,9 +59,9 @@ class OllamaName:
     @classmethod
     def parse(cls, text: str) -> OllamaName:
         """``name[:tag]``, ``namespace/name[:tag]`` or ``registry/namespace/name[:tag]``."""
-        path, _, tag = text.partition(":")
+        path, colon, tag = text.partition(":")
         parts = path.split("/")
-        tag = tag or DEFAULT_TAG
+        tag = tag if colon else DEFAULT_TAG
         if (
             not 1 <= len(parts) <= 3
             or not _TAG.fullmatch(tag)

@@ -26,12 +26,8 @@ from modelcustoms.artifacts.blob import Opener
 from modelcustoms.artifacts.http import HttpSettings
 from modelcustoms.core import Skip, Subject, SubjectKind
 from modelcustoms.sources.base import InvalidReference, Source
-from modelcustoms.sources.huggingface import (
-    HubSettings,
-    HuggingFaceSource,
-    check_repo_id,
-    check_revision,
-)
+from modelcustoms.sources.hfrepo import check_repo_id, check_revision
+from modelcustoms.sources.huggingface import HubSettings, HuggingFaceSource
 from modelcustoms.sources.local import LocalInputs, local_inputs
 from modelcustoms.sources.ollama import OllamaName, OllamaSource, store_root
 

@@ -221,3 +221,13 @@ def test_anomalies_are_capped_per_kind() -> None:
     dup = [a for a in listing.anomalies if zipfmt.anomaly_kind(a) == zipfmt.KIND_DUPLICATE]
     assert len(dup) == 21
     assert dup[-1].endswith("more")
+
+
+def test_zip64_archive_with_prepended_data() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z, z.open("big", "w", force_zip64=True) as fh:
+        fh.write(b"x" * 100)
+    blob = BytesBlob(b"J" * 1000 + buf.getvalue())
+    listing = zipfmt.read_zip(blob)
+    assert listing.prefix == 1000
+    assert zipfmt.read_member(blob, listing.entries[0], max_bytes=200) == b"x" * 100

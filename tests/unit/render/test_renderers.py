@@ -76,3 +76,11 @@ def test_terminal_shows_findings_skips_and_summary():
 def test_terminal_colour_when_asked():
     text = renderer_for(OutputFormat.TERMINAL, color=True).render(sample_report()).decode()
     assert "\x1b[" in text
+
+
+def test_terminal_does_not_interpret_markup_in_data():
+    r = sample_report()
+    skip = r.runs[0].skips[0].model_copy(update={"detail": "closing [/auto_map] and [bold]x"})
+    run = r.runs[0].model_copy(update={"skips": (skip,)})
+    text = renderer_for(OutputFormat.TERMINAL, width=160).render(r.model_copy(update={"runs": (run,)}))
+    assert "[/auto_map] and [bold]x" in text.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,8 +36,11 @@ def hub_options(hub_server: HubServer, hf_cache: Path) -> SourceOptions:
     return SourceOptions(env=env, http=FAST)
 
 
+OpenSource = Callable[[str, SourceOptions], Source]
+
+
 @pytest.fixture
-def open_source() -> Iterator[Callable[[str, SourceOptions], Source]]:
+def open_source() -> Iterator[OpenSource]:
     """``resolve`` whose sources are closed at teardown (unclosed sockets fail the run)."""
     opened: list[Source] = []
 
@@ -58,3 +62,11 @@ class Chunks(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._chunks
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released): connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,7 +22,7 @@ from modelcustoms.artifacts.http import (
 )
 from modelcustoms.errors import SourceError
 from tests.hubserver import HubServer, SparseFile
-from tests.unit.sources.conftest import FAST, Chunks
+from tests.unit.sources.conftest import FAST, Chunks, closed_port
 
 DATA = bytes(range(256)) * 4096  # 1 MiB, every offset distinguishable modulo 256
 
@@ -53,7 +52,7 @@ def url(hub: HubServer, path: str) -> str:
     return f"{hub.url}/org/files/resolve/main/{path}"
 
 
-def test_reads_exact_ranges(served: HubServer, session: HttpSession):
+def test_reads_exact_ranges(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     assert blob.read(1000, 50) == DATA[1000:1050]
     assert blob.read(len(DATA) - 10, 100) == DATA[-10:]
@@ -64,7 +63,7 @@ def test_reads_exact_ranges(served: HubServer, session: HttpSession):
         blob.read(-1, 1)
 
 
-def test_small_header_reads_cost_one_request(served: HubServer, session: HttpSession):
+def test_small_header_reads_cost_one_request(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     for off in range(0, 60_000, 97):
         assert blob.read(off, 8) == DATA[off : off + 8]
@@ -73,7 +72,7 @@ def test_small_header_reads_cost_one_request(served: HubServer, session: HttpSes
     assert blob.fetched <= 80 * 1024
 
 
-def test_sequential_misses_grow_readahead(served: HubServer, session: HttpSession):
+def test_sequential_misses_grow_readahead(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     for off in range(0, len(DATA), 4096):
         assert blob.read(off, 4096) == DATA[off : off + 4096]
@@ -82,26 +81,26 @@ def test_sequential_misses_grow_readahead(served: HubServer, session: HttpSessio
     assert blob.fetched <= len(DATA) + 64 * 1024
 
 
-def test_large_read_is_one_request(served: HubServer, session: HttpSession):
+def test_large_read_is_one_request(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     assert blob.all(len(DATA)) == DATA
     assert blob.requests == 1
 
 
-def test_probe_learns_the_size_and_fills_the_cache(served: HubServer, session: HttpSession):
+def test_probe_learns_the_size_and_fills_the_cache(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob.probe(session, url(served, "data.txt"), name="data.txt", max_bytes=None)
     assert blob.size == len(DATA)
     assert blob.head(1000) == DATA[:1000]
     assert blob.requests == 1
 
 
-def test_probe_of_an_empty_file(served: HubServer, session: HttpSession):
+def test_probe_of_an_empty_file(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob.probe(session, url(served, "empty.txt"), name="empty.txt", max_bytes=None)
     assert blob.size == 0
     assert blob.read(0, 10) == b""
 
 
-def test_byte_cap_refuses_a_download(served: HubServer, session: HttpSession):
+def test_byte_cap_refuses_a_download(served: HubServer, session: HttpSession) -> None:
     blob = RemoteBlob(
         session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=100_000
     )
@@ -113,7 +112,7 @@ def test_byte_cap_refuses_a_download(served: HubServer, session: HttpSession):
     assert "full download" in info.value.diagnostics()
 
 
-def test_lfs_redirect_keeps_range_and_drops_the_token(served: HubServer):
+def test_lfs_redirect_keeps_range_and_drops_the_token(served: HubServer) -> None:
     with HttpSession(FAST, headers={"Authorization": "Bearer tok-123"}) as s:
         blob = RemoteBlob(
             s, url(served, "big.safetensors"), 5 * 1024**3, name="big", max_bytes=None
@@ -127,7 +126,7 @@ def test_lfs_redirect_keeps_range_and_drops_the_token(served: HubServer):
     assert not cdn_hit.authorized  # another origin: httpx drops Authorization
 
 
-def test_server_ignoring_range_is_read_only_as_far_as_needed(served: HubServer):
+def test_server_ignoring_range_is_read_only_as_far_as_needed(served: HubServer) -> None:
     served.honour_range = False
     with HttpSession(FAST) as s:
         blob = RemoteBlob(
@@ -142,18 +141,15 @@ def test_server_ignoring_range_is_read_only_as_far_as_needed(served: HubServer):
         assert s.stats.bytes < 2 * 1024 * 1024
 
 
-def test_probe_through_a_server_ignoring_range(served: HubServer, session: HttpSession):
+def test_probe_through_a_server_ignoring_range(served: HubServer, session: HttpSession) -> None:
     served.honour_range = False
     blob = RemoteBlob.probe(session, url(served, "data.txt"), name="data.txt", max_bytes=None)
     assert blob.size == len(DATA)
     assert blob.read(100, 10) == DATA[100:110]
 
 
-def test_unreachable_endpoint_fails_quickly_with_a_clear_error():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now: connection refused
+def test_unreachable_endpoint_fails_quickly_with_a_clear_error() -> None:
+    port = closed_port()
     started = time.monotonic()
     with HttpSession(FAST) as s, pytest.raises(RemoteUnreachable) as info:
         RemoteBlob.probe(s, f"http://127.0.0.1:{port}/x", name="x", max_bytes=None)
@@ -163,21 +159,21 @@ def test_unreachable_endpoint_fails_quickly_with_a_clear_error():
     assert s.stats.requests == 3  # the first attempt and two retries
 
 
-def test_transient_errors_are_retried(served: HubServer, session: HttpSession):
+def test_transient_errors_are_retried(served: HubServer, session: HttpSession) -> None:
     served.fail_next = [503, 502]
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     assert blob.read(0, 4) == DATA[:4]
     assert [h.status for h in served.hits] == [503, 502, 206]
 
 
-def test_persistent_server_errors_surface(served: HubServer, session: HttpSession):
+def test_persistent_server_errors_surface(served: HubServer, session: HttpSession) -> None:
     served.fail_next = [500, 500, 500]
     blob = RemoteBlob(session, url(served, "data.txt"), len(DATA), name="data.txt", max_bytes=None)
     with pytest.raises(RemoteServerError, match="HTTP 500"):
         blob.read(0, 4)
 
 
-def test_missing_file_is_not_found(served: HubServer, session: HttpSession):
+def test_missing_file_is_not_found(served: HubServer, session: HttpSession) -> None:
     with pytest.raises(RemoteNotFound, match="EntryNotFound"):
         RemoteBlob.probe(session, url(served, "nope.bin"), name="nope.bin", max_bytes=None)
 
@@ -200,10 +196,10 @@ def ranged(
     status: int = 206,
     content_range: str | None = "bytes 0-99/1000",
     body: bytes = b"x" * 100,
-    **headers: str,
-):
+    headers: dict[str, str] | None = None,
+) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
-        h = dict(headers)
+        h = dict(headers or {})
         if content_range is not None:
             h["Content-Range"] = content_range
         return httpx.Response(status, headers=h, stream=Chunks(body))
@@ -218,18 +214,20 @@ def ranged(
         (ranged(content_range=None), "does not match"),
         (ranged(content_range="bytes 0-99/2000"), "size changed"),
         (ranged(content_range="bytes 0-9/1000", body=b"x" * 10), "shorter range"),
-        (ranged(**{"Content-Encoding": "gzip"}), "compressed"),
+        (ranged(headers={"Content-Encoding": "gzip"}), "compressed"),
         (ranged(status=302, content_range=None), "HTTP 302"),
     ],
 )
-def test_untrustworthy_range_replies_are_errors(handler, match):
+def test_untrustworthy_range_replies_are_errors(
+    handler: Callable[[httpx.Request], httpx.Response], match: str
+) -> None:
     with mock_session(handler) as s:
         blob = RemoteBlob(s, "http://hub.test/f", 1000, name="f", max_bytes=None)
         with pytest.raises(RemoteProtocolError, match=match):
             blob.read(0, 100)
 
 
-def test_truncated_body_is_an_error():
+def test_truncated_body_is_an_error() -> None:
     handler = ranged(content_range="bytes 0-99/100", body=b"x" * 10)
     with mock_session(handler) as s:
         blob = RemoteBlob(s, "http://hub.test/f", 100, name="f", max_bytes=None)
@@ -237,7 +235,7 @@ def test_truncated_body_is_an_error():
             blob.read(0, 100)
 
 
-def test_retry_after_is_capped():
+def test_retry_after_is_capped() -> None:
     calls = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -253,7 +251,7 @@ def test_retry_after_is_capped():
     assert sleeps == [FAST.max_retry_after]
 
 
-def test_timeouts_become_unreachable_after_retries():
+def test_timeouts_become_unreachable_after_retries() -> None:
     attempts = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -267,7 +265,7 @@ def test_timeouts_become_unreachable_after_retries():
     assert sleeps == [0.01, 0.02]
 
 
-def test_error_messages_hide_query_strings_and_control_characters():
+def test_error_messages_hide_query_strings_and_control_characters() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, headers={"X-Error-Message": "gone\x1b[31m red"})
 
@@ -278,7 +276,7 @@ def test_error_messages_hide_query_strings_and_control_characters():
     assert "\x1b" not in text
 
 
-def test_oversized_and_invalid_json_are_refused():
+def test_oversized_and_invalid_json_are_refused() -> None:
     settings = HttpSettings(trust_env=False, max_json_bytes=10)
     transport = httpx.MockTransport(lambda r: body(200, b"[" * 50))
     with (
@@ -294,6 +292,21 @@ def test_oversized_and_invalid_json_are_refused():
         s.get_json("http://hub.test/api", what="info")
 
 
-def test_settings_refuse_a_cache_smaller_than_readahead():
+def test_settings_refuse_a_cache_smaller_than_readahead() -> None:
     with pytest.raises(ValueError, match="block cache"):
         HttpSettings(cache_blocks=2)
+
+
+def test_hub_server_speaks_range_like_the_hub(served: HubServer) -> None:
+    """The test server itself: 206 with Content-Range, suffix ranges, 416 past the end."""
+    with httpx.Client() as c:
+        u = url(served, "data.txt")
+        r = c.get(u, headers={"Range": "bytes=10-19"})
+        assert (r.status_code, r.headers["content-range"]) == (206, f"bytes 10-19/{len(DATA)}")
+        assert r.content == DATA[10:20]
+        r = c.get(u, headers={"Range": "bytes=-5"})
+        assert r.content == DATA[-5:]
+        r = c.get(u, headers={"Range": f"bytes={len(DATA)}-"})
+        assert (r.status_code, r.headers["content-range"]) == (416, f"bytes */{len(DATA)}")
+        r = c.get(f"{served.url}/org/files/resolve/main/big.safetensors")
+        assert r.status_code == 302 and r.headers["location"].startswith(served.cdn_url)

@@ -11,30 +11,34 @@ from pathlib import Path
 import httpx
 import pytest
 
+from modelcustoms.artifacts.blob import Opener
 from modelcustoms.artifacts.gguf import read_gguf
 from modelcustoms.artifacts.http import RemoteBlob
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.base import (
-    InfoOpener,
     NotInCache,
     RemoteAccessDenied,
     RemoteNotFound,
     RemoteProtocolError,
     RemoteUnreachable,
+    Source,
     TransferLimitExceeded,
     info_of,
 )
-from modelcustoms.sources.huggingface import HubSettings, HuggingFaceSource, parse_repo_info
-from modelcustoms.sources.resolve import SourceOptions, resolve
+from modelcustoms.sources.hfrepo import parse_repo_info
+from modelcustoms.sources.huggingface import HubSettings, HuggingFaceSource
+from modelcustoms.sources.resolve import SourceOptions
 from tests.hubserver import HubServer, llama70b_files, small_repo_files
-from tests.unit.sources.conftest import FAST, Chunks
+from tests.unit.sources.conftest import FAST, Chunks, OpenSource, closed_port
 
 
-def by_path(source) -> dict[str, InfoOpener]:
+def by_path(source: Source) -> dict[str, Opener]:
     return {o.path: o for o in source.openers()}
 
 
-def test_repo_files_sizes_and_lfs_digests(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_repo_files_sizes_and_lfs_digests(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     files = small_repo_files()
     commit = hub_server.add_repo("org/tiny", files)
     source = open_source("hf:org/tiny", hub_options)
@@ -47,9 +51,10 @@ def test_repo_files_sizes_and_lfs_digests(hub_server: HubServer, hub_options: So
     openers = by_path(source)
     assert set(openers) == set(files)
     st = info_of(openers["model.safetensors"])
-    assert st is not None
-    assert st.sha256 == hashlib.sha256(files["model.safetensors"]).hexdigest()
-    assert st.size == len(files["model.safetensors"])
+    weights = files["model.safetensors"]
+    assert st is not None and isinstance(weights, bytes)
+    assert st.sha256 == hashlib.sha256(weights).hexdigest()
+    assert st.size == len(weights)
     assert commit in st.location
     cfg = info_of(openers["config.json"])
     assert cfg is not None and cfg.sha256 is None and cfg.git_blob_id  # in git, not LFS
@@ -59,9 +64,12 @@ def test_repo_files_sizes_and_lfs_digests(hub_server: HubServer, hub_options: So
     source.close()
 
 
-def test_safetensors_header_and_gguf_by_ranges(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_safetensors_header_and_gguf_by_ranges(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     hub_server.add_repo("org/tiny", small_repo_files())
     source = open_source("org/tiny", hub_options)  # bare org/name: no such local path
+    assert isinstance(source, HuggingFaceSource)
     openers = by_path(source)
     hub_server.reset_counters()
     with openers["model.safetensors"].open() as blob:
@@ -79,7 +87,9 @@ def test_safetensors_header_and_gguf_by_ranges(hub_server: HubServer, hub_option
     assert source.stats.requests == 5  # the repo info counted before the reset
 
 
-def test_scan_engine_binds_to_the_hub_digest(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_scan_engine_binds_to_the_hub_digest(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     files = small_repo_files()
     hub_server.add_repo("org/tiny", files)
     source = open_source("hf:org/tiny", hub_options)
@@ -91,7 +101,9 @@ def test_scan_engine_binds_to_the_hub_digest(hub_server: HubServer, hub_options:
             assert digests[o.path] == info.sha256
 
 
-def test_revision_pinning(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_revision_pinning(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     old = hub_server.add_repo("org/m", {"config.json": b'{"v": 1}'}, revision="v1")
     new = hub_server.add_repo("org/m", {"config.json": b'{"v": 2}'}, revision="main")
     assert old != new
@@ -112,7 +124,9 @@ def test_revision_pinning(hub_server: HubServer, hub_options: SourceOptions, ope
     )
 
 
-def test_missing_repo_and_revision(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_missing_repo_and_revision(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     hub_server.add_repo("org/m", {"config.json": b"{}"})
     with pytest.raises(RemoteNotFound) as info:
         open_source("hf:org/nope", hub_options).subject()
@@ -122,8 +136,8 @@ def test_missing_repo_and_revision(hub_server: HubServer, hub_options: SourceOpt
 
 
 def test_gated_repo_errors_explain_and_never_show_the_token(
-    hub_server: HubServer, hub_options: SourceOptions, open_source
-):
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     hub_server.add_repo("org/gated", {"config.json": b"{}"}, token="hf_right")
     with pytest.raises(RemoteAccessDenied) as info:
         open_source("hf:org/gated", hub_options).subject()
@@ -137,6 +151,7 @@ def test_gated_repo_errors_explain_and_never_show_the_token(
     assert info.value.status == 403
     assert "hf_wrong_secret" not in info.value.diagnostics()
     source = open_source("hf:org/gated", wrong)
+    assert isinstance(source, HuggingFaceSource)
     assert "hf_wrong_secret" not in repr(source.settings)
 
     right = dataclasses.replace(hub_options, env={**env, "HF_TOKEN": "hf_right"})
@@ -145,8 +160,8 @@ def test_gated_repo_errors_explain_and_never_show_the_token(
         assert blob.all(10) == b"{}"
 
 
-def test_unreachable_endpoint(hub_options: SourceOptions, open_source):
-    env = {**(hub_options.env or {}), "HF_ENDPOINT": "http://127.0.0.1:9"}  # discard port: closed
+def test_unreachable_endpoint(hub_options: SourceOptions, open_source: OpenSource) -> None:
+    env = {**(hub_options.env or {}), "HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}"}
     started = time.monotonic()
     with pytest.raises(RemoteUnreachable) as info:
         open_source("hf:org/m", dataclasses.replace(hub_options, env=env)).subject()
@@ -155,8 +170,8 @@ def test_unreachable_endpoint(hub_options: SourceOptions, open_source):
 
 
 def test_reads_from_the_cache_when_the_file_is_there(
-    hub_server: HubServer, hub_options: SourceOptions, open_source, hf_cache: Path
-):
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource, hf_cache: Path
+) -> None:
     commit = hub_server.add_repo("org/tiny", small_repo_files())
     snap = hf_cache / "models--org--tiny" / "snapshots" / commit
     snap.mkdir(parents=True)
@@ -171,7 +186,9 @@ def test_reads_from_the_cache_when_the_file_is_there(
     assert hub_server.requests == 0
 
 
-def build_cache(cache: Path, repo: str, commit: str, files: dict[str, bytes], ref: str = "main"):
+def build_cache(
+    cache: Path, repo: str, commit: str, files: dict[str, bytes], ref: str = "main"
+) -> None:
     root = cache / ("models--" + repo.replace("/", "--"))
     (root / "refs").mkdir(parents=True)
     (root / "refs" / ref).write_text(commit)
@@ -185,7 +202,7 @@ def build_cache(cache: Path, repo: str, commit: str, files: dict[str, bytes], re
         link.symlink_to(blob)  # the cache links snapshot files to blobs
 
 
-def test_offline_mode_reads_only_the_cache(hf_cache: Path):
+def test_offline_mode_reads_only_the_cache(hf_cache: Path, open_source: OpenSource) -> None:
     commit = "a" * 40
     build_cache(hf_cache, "org/tiny", commit, {"config.json": b"{}", "sub/t.json": b"[]"})
     env = {
@@ -206,7 +223,7 @@ def test_offline_mode_reads_only_the_cache(hf_cache: Path):
         open_source("hf:org/tiny@v2", SourceOptions(env=env)).subject()
 
 
-def test_hf_home_locates_the_cache(tmp_path: Path):
+def test_hf_home_locates_the_cache(tmp_path: Path) -> None:
     s = HubSettings.from_env({"HF_HOME": str(tmp_path)})
     assert s.cache_dir == tmp_path / "hub"
     assert HubSettings.from_env({"HF_HUB_CACHE": "/x", "HF_HOME": "/y"}).cache_dir == Path("/x")
@@ -218,7 +235,7 @@ def test_hf_home_locates_the_cache(tmp_path: Path):
     )
 
 
-def test_unsafe_file_names_from_the_server_are_skipped():
+def test_unsafe_file_names_from_the_server_are_skipped() -> None:
     raw = {
         "sha": "b" * 40,
         "siblings": [
@@ -237,7 +254,7 @@ def test_unsafe_file_names_from_the_server_are_skipped():
     assert len(info.unsafe_names) == 5
 
 
-def test_malformed_repo_info_is_a_clear_error():
+def test_malformed_repo_info_is_a_clear_error() -> None:
     with pytest.raises(RemoteProtocolError, match="malformed"):
         parse_repo_info({"siblings": [{"rfilename": 5}]}, "org/m", "main")
     with pytest.raises(RemoteProtocolError, match="malformed"):
@@ -246,7 +263,7 @@ def test_malformed_repo_info_is_a_clear_error():
         parse_repo_info([], "org/m", "main")
 
 
-def test_repo_info_through_mock_transport_reports_unsafe_skips():
+def test_repo_info_through_mock_transport_reports_unsafe_skips() -> None:
     body = {
         "sha": "c" * 40,
         "siblings": [{"rfilename": "../x", "size": 1}, {"rfilename": "a", "size": 1}],
@@ -256,9 +273,12 @@ def test_repo_info_through_mock_transport_reports_unsafe_skips():
     source = HuggingFaceSource("hf:org/m", "org/m", None, settings, http=FAST, transport=transport)
     assert [o.path for o in source.openers()] == ["a"]
     assert [s.reason for s in source.skips] == ["unsafe-path"]
+    source.close()
 
 
-def test_per_file_cap_and_full_download(hub_server: HubServer, hub_options: SourceOptions, open_source):
+def test_per_file_cap_and_full_download(
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     hub_server.add_repo("org/big", {"weights.bin": bytes(300_000)})
     small = dataclasses.replace(hub_options, http=dataclasses.replace(FAST, max_blob_bytes=100_000))
     with by_path(open_source("hf:org/big", small))["weights.bin"].open() as blob:
@@ -270,7 +290,7 @@ def test_per_file_cap_and_full_download(hub_server: HubServer, hub_options: Sour
         assert len(blob.all(10**6)) == 300_000
 
 
-def test_unknown_sizes_are_probed(hub_server: HubServer):
+def test_unknown_sizes_are_probed(hub_server: HubServer) -> None:
     hub_server.add_repo("org/m", {"config.json": b'{"a": 1}'})
     body = {"sha": None, "siblings": [{"rfilename": "config.json"}]}  # no ?blobs=true sizes
 
@@ -288,15 +308,17 @@ def test_unknown_sizes_are_probed(hub_server: HubServer):
     with by_path(source)["config.json"].open() as blob:
         assert blob.size == 8
         assert blob.all(8) == b'{"a": 1}'
+    source.close()
 
 
 def test_70b_class_repo_costs_few_requests_and_bytes(
-    hub_server: HubServer, hub_options: SourceOptions, open_source
-):
+    hub_server: HubServer, hub_options: SourceOptions, open_source: OpenSource
+) -> None:
     """The provenance benchmark budget: < 20 requests and < 2 MB for a 70B-class layout."""
     files = llama70b_files()
     hub_server.add_repo("meta-llama/Meta-Llama-3-70B", files)
     source = open_source("hf:meta-llama/Meta-Llama-3-70B", hub_options)
+    assert isinstance(source, HuggingFaceSource)
     openers = by_path(source)
     for name in (
         "config.json",

@@ -110,7 +110,8 @@ EXTRA = Rule(
     severity=Severity.HIGH,
     help="Bytes before the first member make a polyglot: torch.load and np.load decide by the "
     "first bytes and would read them as a pickle, while zip readers see the archive. The "
-    "extra bytes are scanned as a member named '[prefix]'. Trailing bytes are medium.",
+    "extra bytes are scanned as members named '[prefix]' and '[trailing]'. Trailing bytes "
+    "alone are medium.",
 )
 BAD_CRC = Rule(
     id="zip.bad-crc",
@@ -166,17 +167,30 @@ def declared_bomb(opts: ScanOptions, size: int, packed: int) -> bool:
 # -- zip ------------------------------------------------------------------------------------
 
 
-def zip_anomaly_results(ctx: ScanContext, listing: zipfmt.ZipListing) -> Iterator[Result]:
-    """Findings for every anomaly of a zip listing, and a scan of any prepended bytes."""
+def zip_anomaly_results(
+    ctx: ScanContext, listing: zipfmt.ZipListing, *, scan_extra: bool = True
+) -> Iterator[Result]:
+    """Findings for every anomaly of a zip listing; bytes around the archive are scanned."""
     for anomaly in listing.anomalies:
         kind = zipfmt.anomaly_kind(anomaly)
         if kind in zipfmt.CONFUSION_KINDS:
             rule_id, severity = CONFUSION.id, None
         else:
             rule_id, severity = _ANOMALY_RULES.get(kind, (ZIP_MALFORMED.id, None))
+        if kind == zipfmt.KIND_PREFIX and ctx.blob.read(257, 5) == b"ustar":
+            # A tar whose last member is a zip: tar readers, torch.load's legacy path included,
+            # read it as a tar, and the prefix is scanned as one, so this is not a pickle polyglot.
+            severity = Severity.MEDIUM
+            anomaly += " (the file starts as a tar archive)"
         yield ctx.finding(rule_id, anomaly, severity=severity, excerpt=anomaly)
+    if not scan_extra:
+        return
     if listing.prefix > 0:
         yield from ctx.member("[prefix]", ctx.blob.chunks(0, listing.prefix, _CHUNK))
+    if 0 < listing.end < ctx.blob.size:
+        # Whatever hides after the archive (e.g. further members of a tar that ends with a zip
+        # and was taken for one) is scanned too.
+        yield from ctx.member("[trailing]", ctx.blob.chunks(listing.end, ctx.blob.size, _CHUNK))
 
 
 def zip_member_results(
@@ -256,12 +270,17 @@ class ZipAnalyzer(Analyzer):
     rules: ClassVar[tuple[Rule, ...]] = ZIP_RULES
 
     def analyze(self, ctx: ScanContext) -> Iterator[Result]:
+        as_tar = ctx.blob.read(257, 5) == b"ustar" and TAR_MALFORMED.id in ctx.rules
+        if as_tar:
+            # NOTE: a tar whose tail holds a zip's end record can be sniffed as a zip, but tar
+            # readers (torch.load's legacy path too) read it as a tar: read it both ways.
+            yield from TarAnalyzer().analyze(ctx)
         listing, errors = read_listing(ctx)
         yield from errors
         if listing is None:
             return
         yield ctx.fact("archive.members", len(listing.entries))
-        yield from zip_anomaly_results(ctx, listing)
+        yield from zip_anomaly_results(ctx, listing, scan_extra=not as_tar)
         storages = ""
         if ctx.artifact.format in _TORCH_FORMATS:
             root = torch_root([e.name for e in listing.entries])
@@ -589,7 +608,7 @@ class _Crc(Iterator[bytes]):
 class SevenZipAnalyzer(Analyzer):
     """7z archives (stdlib lzma): names, bombs, and every member sent to the engine."""
 
-    name: ClassVar[str] = "7z"
+    name: ClassVar[str] = "sevenzip"
     formats: ClassVar[frozenset[Format]] = frozenset({Format.SEVENZIP})
     rules: ClassVar[tuple[Rule, ...]] = SEVENZIP_RULES
 

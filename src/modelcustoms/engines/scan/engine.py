@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from modelcustoms import __version__
+from modelcustoms.version import __version__
 from modelcustoms.artifacts.blob import Blob, BytesBlob, FileBlob, Opener, SpooledBlob
 from modelcustoms.artifacts.sniff import hint_of, sniff
 from modelcustoms.core import (

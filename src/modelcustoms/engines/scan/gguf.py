@@ -25,6 +25,9 @@ from modelcustoms.engines.scan.base import Analyzer, Result, ScanContext
 from modelcustoms.engines.scan.templates import TEMPLATE_RULES, check_template, issue_findings
 
 _INT64_MAX = (1 << 63) - 1
+# A length claim beyond the file and beyond this is no truncated download (headers are MBs).
+_HOSTILE_CLAIM = 64 * 1024**2
+_MAX_HIDDEN_MEMBER = 64 * 1024**2
 _REF_SPEC = "https://github.com/ggml-org/ggml/blob/master/docs/gguf.md"
 # Integer overflows in llama.cpp's gguf.cpp size arithmetic (GHSA-vgg9-87g3-85w8,
 # GHSA-96jg-mvhq-q7q7, both listed in llama.cpp PR #24759) and Ollama's out-of-file tensor read.
@@ -53,6 +56,15 @@ GGUF_RULES: tuple[Rule, ...] = (
         "reader limit was hit), so the file is not verified. Loaders with weaker checks have "
         "had memory-safety bugs on such headers.",
         references=(_REF_SPEC, _REF_GHSA),
+    ),
+    Rule(
+        id="gguf.length-overflow",
+        title="GGUF length or count field claims impossible sizes",
+        severity=Severity.HIGH,
+        help="A string length, array count or entry count claims more data than the whole file "
+        "holds (or more than any real model uses). This is the shape of the integer-overflow and "
+        "heap-overflow exploits against GGUF loaders, not of a short download.",
+        references=(_REF_GHSA, _REF_GHSA_NBYTES),
     ),
     Rule(
         id="gguf.duplicate-key",
@@ -136,8 +148,10 @@ class GgufAnalyzer(Analyzer):
             yield ctx.fact("gguf.tensor_count", g.header.tensor_count)
             yield ctx.fact("gguf.kv_count", g.header.kv_count)
         if g.error is not None:
+            claimed = g.error.declared or 0
+            hostile = g.error.kind == "limit" or claimed > max(ctx.blob.size, _HOSTILE_CLAIM)
             yield ctx.finding(
-                "gguf.malformed",
+                "gguf.length-overflow" if hostile else "gguf.malformed",
                 f"GGUF header unreadable ({g.error.kind}): {g.error.message}",
                 offset=g.error.offset,
             )
@@ -249,7 +263,7 @@ def _layout(ctx: ScanContext, g: GGUFFile) -> Iterator[Result]:
     for start, stop, name in spans:
         if start < end:
             problems.setdefault("gguf.tensor-overlap", []).append(f"{name} starts inside another")
-        elif start - end >= align and end > g.data_start:
+        elif start - end >= align and end > g.data_start and start <= size:
             problems.setdefault("gguf.hidden-data", []).append(
                 f"{start - end} unused bytes before {name}"
             )
@@ -261,7 +275,8 @@ def _layout(ctx: ScanContext, g: GGUFFile) -> Iterator[Result]:
             f"{len(beyond)} tensor(s) end past the file's {size} bytes, e.g. {beyond[0]}"
         )
     padded_end = -(-end // align) * align
-    if size > padded_end and spans:
+    trailing = size > padded_end and bool(spans)
+    if trailing:
         problems.setdefault("gguf.hidden-data", []).append(
             f"{size - padded_end} bytes after the last tensor"
         )
@@ -269,6 +284,9 @@ def _layout(ctx: ScanContext, g: GGUFFile) -> Iterator[Result]:
         yield ctx.finding(
             rule, f"{len(items)} problem(s): {items[0]}", excerpt="; ".join(items[:10])
         )
+    if trailing and size - padded_end <= _MAX_HIDDEN_MEMBER:
+        # What hides there is analysed for what it is (a pickle, an archive ...).
+        yield from ctx.member("trailing-data", ctx.blob.chunks(padded_end, size))
     if not problems:
         total = sum(t.n_elements for t in g.tensors)
         yield ctx.fact("gguf.parameters", total)

@@ -34,80 +34,82 @@ MAX_H5_CANDIDATES = 2_000
 MAX_H5_DECODE_BYTES = 512 * 1024**2
 _CHUNK = 8 * 1024**2
 _BACK = 1024**2
+_STEP = 64 * 1024
 _PATTERN = b'"class_name"'
 _NON_TEXT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _REF_LAMBDA = "https://nvd.nist.gov/vuln/detail/CVE-2024-3660"
 _REF_H5 = "https://nvd.nist.gov/vuln/detail/CVE-2025-9905"
 
-CONFIG_RULES: tuple[Rule, ...] = (
-    Rule(
-        id="keras.lambda",
-        title="Lambda layer or lambda object with Python code",
-        severity=Severity.CRITICAL,
-        help="The config carries a Lambda whose function is marshalled Python bytecode (or a "
-        "callable it names). Keras runs it when the model is loaded or called; legacy HDF5 "
-        "loading ignores safe_mode (CVE-2025-9905) and older Keras bypassed it (CVE-2024-3660). "
-        "Do not load the model.",
-        references=(_REF_LAMBDA, _REF_H5),
-    ),
-    Rule(
-        id="keras.safe-mode-bypass",
-        title="Config calls a Keras function that disables safe_mode",
-        severity=Severity.CRITICAL,
-        help="The config names keras.config.enable_unsafe_deserialization, the global-state "
-        "setter, or load_model: loading switches safe_mode off or loads another model unsafely "
-        "(CVE-2025-9906), then runs code.",
-        references=("https://nvd.nist.gov/vuln/detail/CVE-2025-9906",),
-    ),
-    Rule(
-        id="keras.file-access",
-        title="Config makes Keras read files or fetch URLs on load",
-        severity=Severity.HIGH,
-        help="The config names keras.utils.get_file (downloads and writes files, CVE-2025-8747), a "
-        "lookup layer whose vocabulary is a file path or URL (local file read or SSRF, "
-        "CVE-2025-12058), or TFSMLayer (loads and later runs an external SavedModel graph).",
-        references=(
-            "https://nvd.nist.gov/vuln/detail/CVE-2025-8747",
-            "https://nvd.nist.gov/vuln/detail/CVE-2025-12058",
-            "https://github.com/keras-team/keras/pull/22035",
-        ),
-    ),
-    Rule(
-        id="keras.untrusted-module",
-        title="Config imports a module outside Keras",
-        severity=Severity.HIGH,
-        help="An object in the config names a module outside the Keras namespaces. Keras before "
-        "3.9 imports it and calls what it names even in safe_mode (CVE-2025-1550); a module "
-        "such as os or subprocess means the file is built to run commands (critical).",
-        references=("https://nvd.nist.gov/vuln/detail/CVE-2025-1550",),
-    ),
-    Rule(
-        id="keras.custom-object",
-        title="Model needs custom Python objects",
-        severity=Severity.MEDIUM,
-        help="The config names registered custom classes or functions. Loading needs their code "
-        "(custom_objects or an imported package); review that code, it is not in the file.",
-    ),
-    Rule(
-        id="keras.malformed",
-        title="Keras model could not be verified",
-        severity=Severity.MEDIUM,
-        help="The archive or config could not be read completely; what could not be read was "
-        "not verified.",
-    ),
-)
 
-RULES: tuple[Rule, ...] = (
-    *CONFIG_RULES,
-    Rule(
-        id="keras.archive-anomaly",
-        title="Keras archive is built to be read differently by different tools",
-        severity=Severity.HIGH,
-        help="The .keras zip has duplicate names, disagreeing headers or overlapping members: "
-        "Keras (Python's zipfile) may load a config other than the one a scanner reads.",
-    ),
-)
+def config_rules(prefix: str) -> tuple[Rule, ...]:
+    """The Keras config rules with ids ``<prefix><name>``; another analyzer reusing
+    :func:`check_config` declares them under its own prefix (rule ids are unique per analyzer).
+    """
+    return (
+        Rule(
+            id=f"{prefix}lambda",
+            title="Lambda layer or lambda object with Python code",
+            severity=Severity.CRITICAL,
+            help="The config carries a Lambda whose function is marshalled Python bytecode (or "
+            "a callable it names). Keras runs it when the model is loaded or called; legacy HDF5 "
+            "loading ignores safe_mode (CVE-2025-9905) and older Keras bypassed it "
+            "(CVE-2024-3660). Do not load the model.",
+            references=(_REF_LAMBDA, _REF_H5),
+        ),
+        Rule(
+            id=f"{prefix}safe-mode-bypass",
+            title="Config calls a Keras function that disables safe_mode",
+            severity=Severity.CRITICAL,
+            help="The config names keras.config.enable_unsafe_deserialization, the global-state "
+            "setter, or load_model: loading switches safe_mode off or loads another model "
+            "unsafely (CVE-2025-9906), then runs code.",
+            references=("https://nvd.nist.gov/vuln/detail/CVE-2025-9906",),
+        ),
+        Rule(
+            id=f"{prefix}file-access",
+            title="Config makes Keras read files or fetch URLs on load",
+            severity=Severity.HIGH,
+            help="The config names keras.utils.get_file (downloads and writes files, "
+            "CVE-2025-8747), a lookup layer whose vocabulary is a file path or URL (local file "
+            "read or SSRF, CVE-2025-12058), TFSMLayer (loads and later runs an external "
+            "SavedModel graph), or a TFOpLambda calling tf.io/tf.data/py_function.",
+            references=(
+                "https://nvd.nist.gov/vuln/detail/CVE-2025-8747",
+                "https://nvd.nist.gov/vuln/detail/CVE-2025-12058",
+                "https://github.com/keras-team/keras/pull/22035",
+            ),
+        ),
+        Rule(
+            id=f"{prefix}untrusted-module",
+            title="Config imports a module outside Keras",
+            severity=Severity.HIGH,
+            help="An object in the config names a module outside the Keras namespaces. Keras "
+            "before 3.9 imports it and calls what it names even in safe_mode (CVE-2025-1550); a "
+            "module such as os or subprocess means the file is built to run commands (critical).",
+            references=("https://nvd.nist.gov/vuln/detail/CVE-2025-1550",),
+        ),
+        Rule(
+            id=f"{prefix}custom-object",
+            title="Model needs custom Python objects",
+            severity=Severity.MEDIUM,
+            help="The config names registered custom classes or functions. Loading needs their "
+            "code (custom_objects or an imported package); review that code, it is not in the "
+            "file.",
+        ),
+        Rule(
+            id=f"{prefix}malformed",
+            title="Keras model could not be verified",
+            severity=Severity.MEDIUM,
+            help="The archive or config could not be read completely; what could not be read "
+            "was not verified.",
+        ),
+    )
+
+
+CONFIG_RULES = config_rules("keras.")
+
+RULES: tuple[Rule, ...] = CONFIG_RULES
 
 
 class KerasAnalyzer(Analyzer):
@@ -128,18 +130,17 @@ class KerasAnalyzer(Analyzer):
 
 
 def _analyze_archive(ctx: ScanContext) -> Iterator[Result]:
+    # NOTE: the zip analyzer also reads .keras files: it reports structural anomalies and hands
+    # every member (weights, assets) to the engine. This analyzer judges the model config only.
     try:
         listing = zipfmt.read_zip(ctx.blob)
     except zipfmt.ZipFormatError as exc:
         yield ctx.finding("keras.malformed", f"the .keras archive cannot be listed: {exc}")
         return
-    for anomaly in listing.anomalies[:20]:
-        if zipfmt.anomaly_kind(anomaly) in zipfmt.CONFUSION_KINDS:
-            yield ctx.finding("keras.archive-anomaly", anomaly, excerpt=anomaly)
     configs = [e for e in listing.entries if e.name == "config.json"]
     if not configs:
         yield ctx.finding("keras.malformed", "the .keras archive has no config.json")
-    # Python's zipfile loads the last of duplicate names; every copy is checked.
+    # Python's zipfile loads the last of duplicate names, other readers the first: check all.
     for entry in configs:
         data = _member_bytes(ctx, entry)
         if isinstance(data, bytes):
@@ -149,8 +150,6 @@ def _analyze_archive(ctx: ScanContext) -> Iterator[Result]:
     for entry in listing.entries:
         if entry.name == "metadata.json":
             yield from _metadata_facts(ctx, entry)
-        elif entry.name != "config.json" and not entry.name.endswith("/"):
-            yield from _hand_over(ctx, entry)
 
 
 def _member_bytes(ctx: ScanContext, entry: zipfmt.ZipEntry) -> bytes | Result:
@@ -171,25 +170,6 @@ def _metadata_facts(ctx: ScanContext, entry: zipfmt.ZipEntry) -> Iterator[Result
         return
     if isinstance(meta, dict) and isinstance(meta.get("keras_version"), str):
         yield ctx.fact("keras.version", meta["keras_version"], pointer="member metadata.json")
-
-
-def _hand_over(ctx: ScanContext, entry: zipfmt.ZipEntry) -> Iterator[Result]:
-    """Give weights and assets back to the engine, which sniffs and analyses them."""
-    if entry.method not in zipfmt.SUPPORTED_METHODS:
-        yield ctx.finding(
-            "keras.malformed",
-            f"member {entry.name!r} uses compression method {entry.method}; not analysed",
-            pointer=f"member {entry.name}",
-        )
-        return
-    stream = zipfmt.member_chunks(ctx.blob, entry, max_bytes=ctx.options.max_member_bytes)
-    yield from ctx.member(entry.name, stream, hint=entry.name)
-    if stream.error is not None:
-        yield ctx.finding(
-            "keras.malformed",
-            f"member {entry.name!r} is damaged: {stream.error}",
-            pointer=f"member {entry.name}",
-        )
 
 
 def _check_json(ctx: ScanContext, data: bytes, *, source: str, legacy: bool) -> Iterator[Result]:
@@ -291,14 +271,12 @@ class _Search:
 def _decode_around(blob: Blob, pos: int) -> tuple[tuple[int, int, object] | None, int]:
     """Decode the JSON object in the text run around ``pos``: ((start, end, object), cost).
 
-    The cost is the number of bytes handed to the decoder, charged against a budget so that a
-    file full of near-JSON cannot keep the scan busy.
+    The cost (bytes read, plus bytes handed to the decoder) is charged against a budget so that
+    a file full of near-JSON cannot keep the scan busy.
     """
-    start = _run_start(blob, pos)
-    data = blob.read(start, MAX_CONFIG_BYTES)
-    stop = _NON_TEXT.search(data, pos - start)
-    if stop is not None:
-        data = data[: stop.start()]
+    start, cost = _run_start(blob, pos)
+    data = _run_from(blob, start)
+    cost += len(data)
     text = data.decode("utf-8", "replace")
     hit = len(data[: pos - start].decode("utf-8", "replace"))
     decoder = json.JSONDecoder()
@@ -306,28 +284,48 @@ def _decode_around(blob: Blob, pos: int) -> tuple[tuple[int, int, object] | None
     tries = 0
     while 0 <= idx <= hit and tries < 8:
         tries += 1
+        cost += len(data)
         try:
             obj, end = decoder.raw_decode(text, idx)
         except (ValueError, RecursionError):
             idx = text.find("{", idx + 1)
             continue
         if isinstance(obj, dict) and end > hit:
-            return (start, start + len(text[:end].encode("utf-8")), obj), tries * len(data)
+            return (start, start + len(text[:end].encode("utf-8")), obj), cost
         idx = text.find("{", idx + 1)
-    return None, max(1, tries) * len(data)
+    return None, cost
 
 
-def _run_start(blob: Blob, pos: int) -> int:
-    """Start of the run of text bytes that contains ``pos`` (searched back a bounded way)."""
+def _run_start(blob: Blob, pos: int) -> tuple[int, int]:
+    """Start of the run of text bytes that ends at ``pos`` (searched back a bounded way)."""
     lo = pos
+    step = _STEP
     while lo > 0 and pos - lo < MAX_CONFIG_BYTES:
-        begin = max(0, lo - _BACK)
+        begin = max(0, lo - step)
         window = blob.read(begin, lo - begin)
         m = _NON_TEXT.search(window[::-1])
         if m is not None:
-            return lo - m.start()
+            return lo - m.start(), pos - begin
         lo = begin
-    return lo
+        step = min(step * 2, _BACK)
+    return lo, pos - lo
+
+
+def _run_from(blob: Blob, start: int) -> bytes:
+    """The text run from ``start`` (at most ``MAX_CONFIG_BYTES``), read in growing steps."""
+    out = bytearray()
+    step = _STEP
+    while len(out) < MAX_CONFIG_BYTES:
+        chunk = blob.read(start + len(out), min(step, MAX_CONFIG_BYTES - len(out)))
+        if not chunk:
+            break
+        m = _NON_TEXT.search(chunk)
+        if m is not None:
+            out += chunk[: m.start()]
+            break
+        out += chunk
+        step = min(step * 2, _BACK)
+    return bytes(out)
 
 
 # -- config checks (shared with the SavedModel analyzer) ---------------------------------------
@@ -356,6 +354,14 @@ _BYPASS_NAMES = frozenset(
     {"enable_unsafe_deserialization", "set_global_attribute", "load_model", "SafeModeScope"}
 )
 _FILE_NAMES = frozenset({"get_file", "TFSMLayer", "GFile", "read_file", "write_file"})
+# tf.keras TFOpLambda layers call tf.<function>; these namespaces touch files, the network or
+# call back into Python.
+_TF_OP_LAMBDAS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+_TF_IO_PREFIXES = (
+    *("io.", "compat.v1.io.", "compat.v1.gfile.", "data.", "compat.v1.data.", "saved_model."),
+    *("summary.", "compat.v1.summary.", "py_function", "numpy_function", "compat.v1.py_func"),
+    *("keras.", "compat.v1.keras.", "debugging.experimental.", "experimental.", "print"),
+)
 _VOCAB_LAYERS = frozenset({"StringLookup", "IntegerLookup", "TextVectorization", "IndexLookup"})
 
 
@@ -369,9 +375,18 @@ def load_json(data: bytes) -> object:
 
 
 def check_config(
-    ctx: ScanContext, config: object, *, source: str, legacy: bool, offset: int | None = None
+    ctx: ScanContext,
+    config: object,
+    *,
+    source: str,
+    legacy: bool,
+    offset: int | None = None,
+    prefix: str = "keras.",
 ) -> Iterator[Result]:
-    """Findings about one decoded Keras config (``legacy``: loaded without safe_mode)."""
+    """Findings about one decoded Keras config (``legacy``: loaded without safe_mode).
+
+    Rule ids are ``prefix`` + the names of :func:`config_rules`.
+    """
     found = 0
     seen = 0
     stack: list[tuple[object, str, int]] = [(config, "", 0)]
@@ -380,7 +395,7 @@ def check_config(
         seen += 1
         if seen > MAX_CONFIG_NODES or depth > MAX_CONFIG_DEPTH:
             yield ctx.finding(
-                "keras.malformed",
+                f"{prefix}malformed",
                 f"{source}: config is larger or deeper than the analysis limits; the rest was "
                 "not verified",
                 pointer=f"{source}#{ptr or '/'}",
@@ -392,7 +407,7 @@ def check_config(
                 if found > MAX_CONFIG_FINDINGS:
                     continue
                 yield ctx.finding(
-                    rule,
+                    prefix + rule,
                     f"{source}: {message}",
                     pointer=f"{source}#{ptr or '/'}",
                     offset=offset,
@@ -412,7 +427,7 @@ def check_config(
             }:
                 found += 1
                 yield ctx.finding(
-                    "keras.safe-mode-bypass",
+                    f"{prefix}safe-mode-bypass",
                     f"{source}: the config names {value!r}",
                     pointer=f"{source}#{child_ptr}",
                     offset=offset,
@@ -434,18 +449,21 @@ def _judge(obj: dict[str, object], legacy: bool) -> list[_Verdict]:
     out: list[_Verdict] = []
     if cls == "__lambda__":
         code = inner.get("value") if isinstance(inner, dict) else inner
-        out.append(("keras.lambda", None, "lambda object with marshalled bytecode", _short(code)))
+        out.append(("lambda", None, "lambda object with marshalled bytecode", _short(code)))
     elif cls == "Lambda" and isinstance(inner, dict):
         out.extend(_judge_lambda(inner, legacy))
     name = inner if cls == "function" and isinstance(inner, str) else cls
     leaf = name.rsplit(".", 1)[-1]
     if leaf in _BYPASS_NAMES:
-        out.append(("keras.safe-mode-bypass", None, f"the config calls {name!r}", name))
+        out.append(("safe-mode-bypass", None, f"the config calls {name!r}", name))
     elif leaf in _FILE_NAMES:
-        out.append(("keras.file-access", None, f"the config uses {name!r}", name))
+        out.append(("file-access", None, f"the config uses {name!r}", name))
     vocab = inner.get("vocabulary") if isinstance(inner, dict) else None
     if cls in _VOCAB_LAYERS and isinstance(vocab, str):
-        out.append(("keras.file-access", None, f"{cls} reads its vocabulary from {vocab!r}", vocab))
+        out.append(("file-access", None, f"{cls} reads its vocabulary from {vocab!r}", vocab))
+    tf_fn = inner.get("function") if isinstance(inner, dict) else None
+    if cls in _TF_OP_LAMBDAS and isinstance(tf_fn, str) and tf_fn.startswith(_TF_IO_PREFIXES):
+        out.append(("file-access", None, f"{cls} calls tf.{tf_fn}", tf_fn))
     out.extend(_judge_module(cls, name, module, registered))
     return out
 
@@ -459,7 +477,7 @@ def _judge_lambda(inner: dict[str, object], legacy: bool) -> list[_Verdict]:
         if fn.get("class_name") == "function":
             return [
                 (
-                    "keras.lambda",
+                    "lambda",
                     Severity.HIGH,
                     f"Lambda layer calls the named function {fn.get('config')!r} of module "
                     f"{fn.get('module')!r} ({where})",
@@ -474,7 +492,7 @@ def _judge_lambda(inner: dict[str, object], legacy: bool) -> list[_Verdict]:
             severity = Severity.CRITICAL
         return [
             (
-                "keras.lambda",
+                "lambda",
                 severity,
                 f"Lambda layer calls {fn!r} looked up in module {module!r} ({where})",
                 _short(fn),
@@ -482,7 +500,7 @@ def _judge_lambda(inner: dict[str, object], legacy: bool) -> list[_Verdict]:
         ]
     if fn is None:
         return []
-    return [("keras.lambda", None, f"Lambda layer with marshalled bytecode ({where})", _short(fn))]
+    return [("lambda", None, f"Lambda layer with marshalled bytecode ({where})", _short(fn))]
 
 
 def _judge_module(cls: str, name: str, module: object, registered: object) -> list[_Verdict]:
@@ -490,13 +508,13 @@ def _judge_module(cls: str, name: str, module: object, registered: object) -> li
     if not isinstance(module, str) or not module:
         if custom or ">" in cls:
             label = registered if custom else cls
-            return [("keras.custom-object", None, f"custom object {label!r}", str(label))]
+            return [("custom-object", None, f"custom object {label!r}", str(label))]
         return []
     if module == "builtins":
         if cls == "function" and name in _DANGEROUS_BUILTINS:
             return [
                 (
-                    "keras.untrusted-module",
+                    "untrusted-module",
                     Severity.CRITICAL,
                     f"the config calls builtins.{name}",
                     f"builtins.{name}",
@@ -506,7 +524,7 @@ def _judge_module(cls: str, name: str, module: object, registered: object) -> li
     if _dangerous_module(module):
         return [
             (
-                "keras.untrusted-module",
+                "untrusted-module",
                 Severity.CRITICAL,
                 f"the config imports {name!r} from module {module!r}",
                 f"{module}.{name}",
@@ -517,7 +535,7 @@ def _judge_module(cls: str, name: str, module: object, registered: object) -> li
     if custom:
         return [
             (
-                "keras.custom-object",
+                "custom-object",
                 None,
                 f"custom object {registered!r} from module {module!r}",
                 f"{module}.{name}",
@@ -525,7 +543,7 @@ def _judge_module(cls: str, name: str, module: object, registered: object) -> li
         ]
     return [
         (
-            "keras.untrusted-module",
+            "untrusted-module",
             None,
             f"the config imports {name!r} from non-Keras module {module!r}",
             f"{module}.{name}",

@@ -695,7 +695,11 @@ class _Module:
         if isinstance(v, str | bytes) and len(v) >= ENCODED_MIN:
             kind = _blob_kind(v)
             if kind is not None:
-                self._hit(ENCODED, _H, node, "blob", f"{kind} constant of {len(v)} characters")
+                what = _blob_content(v, kind)
+                message = f"{kind} constant of {len(v)} characters" + (
+                    f" (decodes to {what})" if what else ""
+                )
+                self._hit(ENCODED, _H, node, "blob", message)
 
     def _check_path(self, node: ast.AST, text: str) -> None:
         if len(text) > 4096:
@@ -855,6 +859,46 @@ def _blob_kind(v: str | bytes) -> str | None:
         return "base64"
     nonprint = sum(1 for c in compact[:65536] if not c.isprintable())
     return "binary" if nonprint > len(compact[:65536]) * 0.3 else None
+
+
+_MAGICS = (
+    (b"BZh", "bz2 data"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\xfd7zXZ", "xz data"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"MZ", "a Windows executable"),
+    (b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
+    (b"\x80", "a pickle"),
+    (b"\xe3", "a marshalled code object"),
+    (b"x\x9c", "zlib data"),
+    (b"x\xda", "zlib data"),
+    (b"x\x01", "zlib data"),
+)
+
+
+def _blob_content(v: str | bytes, kind: str) -> str | None:
+    """What the first bytes of an encoded constant decode to, for the reviewer."""
+    head: bytes
+    try:
+        if kind == "base64":
+            text = _WS.sub("", v[:4096] if isinstance(v, str) else v[:4096].decode("latin-1"))
+            # urlsafe and standard alphabets alike; only the first bytes matter.
+            text = text.replace("-", "+").replace("_", "/")
+            head = base64.b64decode(text[: len(text) // 4 * 4])
+        elif kind == "hex":
+            text = _WS.sub("", v[:4096] if isinstance(v, str) else v[:4096].decode("latin-1"))
+            head = bytes.fromhex(text[: len(text) // 2 * 2])
+        else:
+            head = v[:16] if isinstance(v, bytes) else v[:16].encode("latin-1", errors="replace")
+    except (ValueError, UnicodeError):
+        return None
+    for magic, name in _MAGICS:
+        if head.startswith(magic):
+            return name
+    sample = head[:256]
+    if sample and all(32 <= b < 127 or b in (9, 10, 13) for b in sample):
+        return "text"
+    return None
 
 
 def _entropy(s: str) -> float:

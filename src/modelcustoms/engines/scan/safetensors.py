@@ -29,6 +29,7 @@ DTYPE_BITS = {
 }  # fmt: skip
 
 _REF = "https://github.com/huggingface/safetensors#format"
+_MAX_HIDDEN_MEMBER = 64 * 1024**2
 
 SAFETENSORS_RULES: tuple[Rule, ...] = (
     Rule(
@@ -38,6 +39,15 @@ SAFETENSORS_RULES: tuple[Rule, ...] = (
         help="The header is not what the format requires (size, UTF-8 JSON object, dtypes, "
         "shapes, offsets, string-only metadata); the reference loader refuses it and the file "
         "is not verified.",
+        references=(_REF,),
+    ),
+    Rule(
+        id="safetensors.header-length",
+        title="safetensors header length is impossible",
+        severity=Severity.HIGH,
+        help="The declared header length exceeds the file or the reference loader's 100 MB "
+        "limit: readers that allocate or read it before checking exhaust memory, and the file "
+        "was not verified.",
         references=(_REF,),
     ),
     Rule(
@@ -100,7 +110,7 @@ class SafetensorsAnalyzer(Analyzer):
         n = int.from_bytes(head, "little")
         if n > MAX_HEADER or n > size - 8:
             msg = f"header length {n} exceeds {'the file' if n > size - 8 else '100 MB'}"
-            yield ctx.finding("safetensors.malformed", msg, offset=0)
+            yield ctx.finding("safetensors.header-length", msg, offset=0)
             return
         header, problem = _parse(ctx.blob.read(8, n))
         for key in problem.duplicates:
@@ -273,8 +283,12 @@ def _layout(
             pointer=f"/{first_gap}",
         )
     if pos < data_size:
+        start = ctx.blob.size - (data_size - pos)
         yield ctx.finding(
             "safetensors.hidden-data",
             f"{data_size - pos} byte(s) after the last tensor belong to no tensor",
-            offset=ctx.blob.size - (data_size - pos),
+            offset=start,
         )
+        if data_size - pos <= _MAX_HIDDEN_MEMBER:
+            # What hides there is analysed for what it is (a pickle, an archive ...).
+            yield from ctx.member("trailing-data", ctx.blob.chunks(start, ctx.blob.size))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from modelcustoms.artifacts.protobuf import LEN, VARINT, Field, ProtobufError, WireReader
 from modelcustoms.core import Format, Rule, Severity
 from modelcustoms.engines.scan.base import Analyzer, Result, ScanContext
-from modelcustoms.engines.scan.keras import CONFIG_RULES, check_config, load_json
+from modelcustoms.engines.scan.keras import check_config, config_rules, load_json
 from modelcustoms.engines.scan.onnx import unsafe_relative_path
 
 MAX_NODES = 2_000_000
@@ -43,7 +43,7 @@ FILE_OPS = frozenset(
         *("MatchingFilesDataset", "ExperimentalMatchingFilesDataset", "SaveDataset"),
         *("SaveDatasetV2", "LoadDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord"),
         *("CreateSummaryFileWriter", "CreateSummaryDbWriter", "LoadAndRemapMatrix"),
-        *("GenerateVocabRemapping", "DatasetFromGraph"),
+        "GenerateVocabRemapping",
     }
 )
 """Ops that read, list or write files named by their inputs."""
@@ -63,6 +63,9 @@ _PROTO_OPS = frozenset({"DecodeProtoV2", "EncodeProto"})
 _WANTED_ATTRS = frozenset(
     {"output_stream", "debug_urls", "dump_root", "descriptor_source", "token"}
 )
+
+_KERAS = "savedmodel.keras-"
+"""Prefix of the Keras config rules this analyzer applies to Keras SavedModel metadata."""
 
 _TRACED_SAVER = re.compile(r"__inference__traced_(save|restore)_\d+")
 _TF1_SAVER_SCOPE = re.compile(r"save(_\d+)?/")
@@ -110,7 +113,7 @@ RULES: tuple[Rule, ...] = (
         help="The protobuf structure is broken or exceeds the analysis limits; the rest was not "
         "verified.",
     ),
-    *CONFIG_RULES,
+    *config_rules(_KERAS),
 )
 
 
@@ -259,7 +262,7 @@ def _keras_metadata(
                 continue
             if sub.value > MAX_METADATA_BYTES:
                 yield ctx.finding(
-                    "keras.malformed",
+                    f"{_KERAS}malformed",
                     f"Keras metadata of {sub.value} bytes is too large to verify",
                     offset=sub.tag_offset,
                 )
@@ -268,13 +271,18 @@ def _keras_metadata(
                 config = load_json(r.payload(sub, MAX_METADATA_BYTES))
             except ValueError as exc:
                 yield ctx.finding(
-                    "keras.malformed",
+                    f"{_KERAS}malformed",
                     f"Keras metadata is not JSON and was not verified: {exc}",
                     offset=sub.tag_offset,
                 )
                 continue
             yield from check_config(
-                ctx, config, source=f"metadata@{sub.offset}", legacy=True, offset=sub.offset
+                ctx,
+                config,
+                source=f"metadata@{sub.offset}",
+                legacy=True,
+                offset=sub.offset,
+                prefix=_KERAS,
             )
 
 

@@ -129,6 +129,17 @@ def test_trailing_data_is_medium(scan_files: ScanFiles) -> None:
     result = _scan(scan_files, {"x.zip": build_zip([M("a.txt", b"hi")], trailing=b"junk")})
     found = [f for f in result.run.findings if f.rule_id == "zip.extra-data"]
     assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert "x.zip![trailing]" in _paths(result)
+
+
+def test_tar_ending_with_a_zip_keeps_its_other_members_scanned(scan_files: ScanFiles) -> None:
+    # Sniffing may take a tar whose tail holds a zip's end record for a zip.
+    inner = _zip({"a.txt": b"hello"})
+    data = _tar([_file("inner.zip"), _file("later.pkl")], {"inner.zip": inner, "later.pkl": PICKLE})
+    result = _scan(scan_files, {"x.tar": data})
+    paths = _paths(result)
+    assert any(p.endswith("later.pkl") and f is Format.PICKLE for p, f in paths.items())
+    assert _high(result) == []
 
 
 def test_traversal_name(scan_files: ScanFiles) -> None:

@@ -118,7 +118,17 @@ def test_misaligned_and_gap(scan_files: ScanFiles) -> None:
 
 def test_trailing_bytes(scan_files: ScanFiles) -> None:
     data = build_gguf([], [("a", (8,), 0)]) + b"PK\x03\x04 hidden payload" * 10
-    assert rule_ids(_scan(scan_files, data)) == {"gguf.hidden-data"}
+    res = _scan(scan_files, data)
+    assert rule_ids(res) == {"gguf.hidden-data"}
+    # The hidden bytes are analysed in their own right.
+    assert [a.path for a in res.artifacts] == ["model.gguf", "model.gguf!trailing-data"]
+
+
+def test_impossible_lengths_are_high_short_reads_medium(scan_files: ScanFiles) -> None:
+    huge = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1) + b"k"
+    huge += struct.pack("<IIQ", 9, 8, 10**9) + b"\0" * 64
+    assert rule_ids(_scan(scan_files, huge)) == {"gguf.length-overflow"}
+    assert rule_ids(_scan(scan_files, _model()[:3000])) == {"gguf.malformed"}
 
 
 def test_shape_and_type_problems(scan_files: ScanFiles) -> None:

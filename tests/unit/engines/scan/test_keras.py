@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from modelcustoms.core import Finding, Format, Severity
-from modelcustoms.engines.scan import ScanResult
+from modelcustoms.engines.scan import ScanOptions, ScanResult
 from modelcustoms.engines.scan.keras import KerasAnalyzer
 from tests.conftest import ScanFiles, rule_ids
 
@@ -177,19 +178,6 @@ def test_keras_hub_registered_objects_are_clean(scan_files: ScanFiles) -> None:
     assert scan(scan_files, {"m.keras": keras_zip(sequential(backbone))}).run.findings == ()
 
 
-def test_weights_member_is_handed_to_the_engine(scan_files: ScanFiles) -> None:
-    weights = HDF5_MAGIC + b"\x00" * 200
-    result = scan(
-        scan_files, {"m.keras": keras_zip(sequential(), extra={"model.weights.h5": weights})}
-    )
-    paths = {a.path: a.format for a in result.artifacts}
-    assert paths["m.keras!model.weights.h5"] is Format.HDF5
-    assert result.run.findings == ()
-    assert {"keras.h5_model_config": False}.items() <= {
-        f.key: f.value for f in result.run.facts
-    }.items()
-
-
 # -- .keras: hostile -----------------------------------------------------------------------------
 
 
@@ -289,7 +277,7 @@ def test_duplicate_config_every_copy_checked(scan_files: ScanFiles) -> None:
     )
     data = keras_zip(sequential(), configs=(sequential(lam),))
     result = scan(scan_files, {"m.keras": data})
-    assert {"keras.lambda", "keras.archive-anomaly"} <= rule_ids(result)
+    assert "keras.lambda" in rule_ids(result)
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[" * 100_000 + b"]" * 100_000])
@@ -348,6 +336,20 @@ def test_legacy_custom_layer_is_medium(scan_files: ScanFiles) -> None:
     assert [f.rule_id for f in result.run.findings] == ["keras.custom-object"]
 
 
+def test_tf_op_lambda(scan_files: ScanFiles) -> None:
+    math = {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}}
+    write = {"class_name": "TFOpLambda", "config": {"name": "w", "function": "io.write_file"}}
+    benign = json.dumps(legacy_config(math)).encode()
+    hostile = json.dumps(legacy_config(math, write)).encode()
+    result = scan(
+        scan_files,
+        {"a.h5": fake_h5(b"model_config", benign), "b.h5": fake_h5(b"model_config", hostile)},
+    )
+    (finding,) = result.run.findings
+    assert finding.rule_id == "keras.file-access"
+    assert finding.evidence[0].location.artifact == "b.h5"
+
+
 def test_weights_only_h5_is_a_fact(scan_files: ScanFiles) -> None:
     result = scan(scan_files, {"w.h5": fake_h5(b"layer_names", b"dense", b"keras_version")})
     assert result.run.findings == ()
@@ -400,3 +402,23 @@ def test_real_h5py_files(scan_files: ScanFiles, tmp_path: Path) -> None:
     facts = {(f.evidence[0].location.artifact, f.key): f.value for f in result.run.facts}
     assert facts[("big.h5", "keras.h5_model_config")] is True
     assert facts[("weights.h5", "keras.h5_model_config")] is False
+
+
+def test_many_undecodable_fragments_are_bounded(scan_files: ScanFiles) -> None:
+    junk = fake_h5(*[b'{"class_name": [' for _ in range(3000)])
+    start = time.perf_counter()
+    result = scan(scan_files, {"m.h5": junk})
+    assert time.perf_counter() - start < 5
+    (finding,) = result.run.findings
+    assert finding.rule_id == "keras.malformed"
+
+
+def test_large_weights_file_is_searched_from_disk(scan_files: ScanFiles) -> None:
+    data = fake_h5(b"layer_names") + b"\x00\x01" * 6_000_000
+    result = scan_files(
+        {"w.h5": data},
+        analyzers=[KerasAnalyzer()],
+        options=ScanOptions(jobs=1, in_memory_limit=1024 * 1024),
+    )
+    assert result.run.findings == ()
+    assert {f.key: f.value for f in result.run.facts}["keras.h5_model_config"] is False

@@ -463,6 +463,13 @@ def test_long_encoded_constants(scan_files):
     assert all(f.severity is Severity.HIGH for f in findings if f.rule_id == ENCODED)
 
 
+def test_encoded_blob_says_what_it_decodes_to(scan_files):
+    blob = base64.b64encode(zlib.compress(bytes(range(256)) * 8, 0)).decode()
+    findings = _findings(scan_files, _src(f"KERNEL = '{blob}'\n"))
+    (f,) = [f for f in findings if f.rule_id == ENCODED]
+    assert "decodes to zlib data" in f.message
+
+
 def test_long_prose_and_cjk_strings_are_not_blobs(scan_files):
     prose = "You are a helpful assistant. " * 40
     cjk = "你是一个乐于助人的助手请用中文回答问题" * 40

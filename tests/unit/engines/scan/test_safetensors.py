@@ -137,4 +137,12 @@ def test_header_larger_than_100mb_is_refused_without_reading(scan_files: ScanFil
         art, BytesBlob(data), ScanOptions(), 0, {r.id: r for r in analyzer.rules}, lambda *a: []
     )
     (f,) = list(analyzer.analyze(ctx))
-    assert f.rule_id == "safetensors.malformed"  # type: ignore[union-attr]
+    assert f.rule_id == "safetensors.header-length"  # type: ignore[union-attr]
+    assert f.severity is Severity.HIGH  # type: ignore[union-attr]
+
+
+def test_trailing_bytes_are_handed_to_the_engine(scan_files: ScanFiles) -> None:
+    header = {"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}}
+    res = _scan(scan_files, build_safetensors(header, b"\0" * 4 + b"\x80\x02payload."))
+    paths = [a.path for a in res.artifacts]
+    assert paths == ["model.safetensors", "model.safetensors!trailing-data"]

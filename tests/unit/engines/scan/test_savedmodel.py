@@ -362,7 +362,7 @@ def test_keras_lambda_in_object_graph_metadata(scan_files: ScanFiles) -> None:
         "config": {"function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"},
     }
     result = scan(scan_files, tf2_model(object_graph=keras_object_graph(lam)))
-    (finding,) = findings_of(result, "keras.lambda")
+    (finding,) = findings_of(result, "savedmodel.keras-lambda")
     assert finding.severity is Severity.CRITICAL
 
 
@@ -384,7 +384,7 @@ def test_keras_metadata_pb_with_lambda(scan_files: ScanFiles) -> None:
     data = msg(f_bytes(1, root), f_bytes(1, obj))
     result = scan(scan_files, data, name="keras_metadata.pb")
     assert result.artifacts[0].format is Format.SAVEDMODEL
-    assert "keras.lambda" in rule_ids(result)
+    assert "savedmodel.keras-lambda" in rule_ids(result)
 
 
 def test_frozen_graph_def_with_pyfunc(scan_files: ScanFiles) -> None:
