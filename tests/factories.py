@@ -44,7 +44,9 @@ RULE_SECRET = Rule(
 def sample_report() -> Report:
     """A report with a nested member, findings of two severities, a fact and a skip."""
     artifacts = (
-        Artifact(path="model.pt", size=1234, sha256=SHA_A, format=Format.PYTORCH_ZIP, format_hint=".pt"),
+        Artifact(
+            path="model.pt", size=1234, sha256=SHA_A, format=Format.PYTORCH_ZIP, format_hint=".pt"
+        ),
         Artifact(
             path="model.pt!archive/data.pkl",
             size=200,
@@ -53,7 +55,9 @@ def sample_report() -> Report:
             format_hint=".pkl",
             parent="model.pt",
         ),
-        Artifact(path="config.json", size=42, sha256=SHA_C, format=Format.JSON, format_hint=".json"),
+        Artifact(
+            path="config.json", size=42, sha256=SHA_C, format=Format.JSON, format_hint=".json"
+        ),
     )
     findings = (
         Finding(
@@ -97,10 +101,14 @@ def sample_report() -> Report:
                 key="scan.pickle.globals",
                 value=["os.system"],
                 engine="scan",
-                evidence=(Evidence(location=Location(artifact="model.pt!archive/data.pkl", sha256=SHA_B)),),
+                evidence=(
+                    Evidence(location=Location(artifact="model.pt!archive/data.pkl", sha256=SHA_B)),
+                ),
             ),
         ),
-        skips=(Skip(artifact="tokenizer.model", reason="unsupported-format", detail="format unknown"),),
+        skips=(
+            Skip(artifact="tokenizer.model", reason="unsupported-format", detail="format unknown"),
+        ),
         rules=(RULE_DANGER, RULE_SECRET),
         analysed=3,
         duration_s=0.5,

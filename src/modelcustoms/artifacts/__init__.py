@@ -1,1 +1,1 @@
-"""Byte access shared by engines: bounded readers, format sniffing, container parsing. No judgements."""
+"""Byte access shared by engines: bounded readers, sniffing, container parsing; no judgements."""

@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from modelcustoms.version import __version__
 from modelcustoms.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
 from modelcustoms.errors import CustomsError
+from modelcustoms.version import __version__
 
 DESCRIPTION = """\
 Inspect open-weight AI models at the border of your software.

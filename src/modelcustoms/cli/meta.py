@@ -81,7 +81,9 @@ def run_rules(args: argparse.Namespace) -> int:
         return EXIT_OK
     from modelcustoms.engines.scan import ENGINE_RULES, ScanEngine
 
-    unique = {r.id: r for r in [*ENGINE_RULES, *(r for a in ScanEngine().analyzers for r in a.rules)]}
+    unique = {
+        r.id: r for r in [*ENGINE_RULES, *(r for a in ScanEngine().analyzers for r in a.rules)]
+    }
     rules = list(unique.values())
     text = "\n".join(f"{r.id:40} {r.severity.value:9} {r.title}" for r in rules) + "\n"
     write_output(text.encode("utf-8"), args.output)

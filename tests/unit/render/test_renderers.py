@@ -82,5 +82,7 @@ def test_terminal_does_not_interpret_markup_in_data():
     r = sample_report()
     skip = r.runs[0].skips[0].model_copy(update={"detail": "closing [/auto_map] and [bold]x"})
     run = r.runs[0].model_copy(update={"skips": (skip,)})
-    text = renderer_for(OutputFormat.TERMINAL, width=160).render(r.model_copy(update={"runs": (run,)}))
+    text = renderer_for(OutputFormat.TERMINAL, width=160).render(
+        r.model_copy(update={"runs": (run,)})
+    )
     assert "[/auto_map] and [bold]x" in text.decode()

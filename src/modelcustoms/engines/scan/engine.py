@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from modelcustoms.version import __version__
 from modelcustoms.artifacts.blob import Blob, BytesBlob, FileBlob, Opener, SpooledBlob
 from modelcustoms.artifacts.sniff import hint_of, sniff
 from modelcustoms.core import (
@@ -32,6 +31,7 @@ from modelcustoms.core import (
 )
 from modelcustoms.engines.scan.base import ENGINE, Analyzer, Result, ScanContext, ScanOptions
 from modelcustoms.engines.scan.registry import analyzers_for, builtin_analyzers
+from modelcustoms.version import __version__
 
 ENGINE_RULES: tuple[Rule, ...] = (
     Rule(
