@@ -67,13 +67,13 @@ def sniff(blob: Blob, hint: str | None = None) -> Format:
     if _is_zlib(head):
         return Format.ZLIB
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _classify_zip(blob)
+        return _classify_zip(blob, hint)
     # A tar may carry a zip near its end: tar first, then zips with data in front (which
     # miniz, and so torch, accept by locating the end record from the back).
     if _is_tar(head):
         return Format.TAR
     if _has_zip_eocd(blob):
-        return _classify_zip(blob)
+        return _classify_zip(blob, hint)
     if _is_safetensors(blob, head):
         return Format.SAFETENSORS
     if head.startswith(b"\x80\x02\x8a\x0a" + _TORCH_LEGACY_MAGIC):
@@ -111,7 +111,7 @@ def _has_zip_eocd(blob: Blob) -> bool:
     return b"PK\x05\x06" in blob.tail(65_557)
 
 
-def _classify_zip(blob: Blob) -> Format:
+def _classify_zip(blob: Blob, hint: str | None) -> Format:
     from modelcustoms.artifacts import zipfmt
 
     try:
@@ -119,11 +119,15 @@ def _classify_zip(blob: Blob) -> Format:
     except zipfmt.ZipFormatError:
         return Format.ZIP
     names = [e.name for e in listing.entries]
-    return classify_zip_names(names)
+    return classify_zip_names(names, hint)
 
 
-def classify_zip_names(names: list[str]) -> Format:
-    """Which zip-based model format a list of member names describes."""
+def classify_zip_names(names: list[str], hint: str | None = None) -> Format:
+    """Which zip-based model format a list of member names describes.
+
+    Keras deserialises ``config.json`` before it looks for weights, so a ``.keras`` file with a
+    root config and nothing else is still a Keras model (the name is how Keras picks the loader).
+    """
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
         if any(
             "/code/" in n or n.startswith("code/") or n.endswith("constants.pkl") for n in names
@@ -131,7 +135,9 @@ def classify_zip_names(names: list[str]) -> Format:
             return Format.TORCHSCRIPT
         return Format.PYTORCH_ZIP
     root = {n for n in names if "/" not in n}
-    if "config.json" in root and ("metadata.json" in root or "model.weights.h5" in root):
+    if "config.json" in root and (
+        "metadata.json" in root or "model.weights.h5" in root or hint == ".keras"
+    ):
         return Format.KERAS_V3
     if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
         return Format.NUMPY_NPZ
