@@ -30,6 +30,7 @@ import onnx
 import py7zr
 import torch
 from safetensors.numpy import save as st_save
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -61,7 +62,8 @@ def shape_of(data: bytes) -> list[str]:
         elif op.name in ("BINPUT", "MEMOIZE", "BINGET", "LONG_BINPUT", "LONG_BINGET", "FRAME"):
             continue
         else:
-            out.append(op.name if "INT" not in op.name and "FLOAT" not in op.name else "NUM")
+            name = "BYTES" if op.name in ("SHORT_BINBYTES", "BINBYTES") else op.name
+            out.append(name if "INT" not in name and "FLOAT" not in name else "NUM")
     return out
 
 
@@ -152,6 +154,13 @@ def joblib_and_sklearn(tmp: Path) -> None:
     )
     check(
         "sklearn Pipeline (opcodes)", shape_of(real) == shape_of(pf.dumps(libs.pipeline(rng, 2), 4))
+    )
+    rf = RandomForestClassifier(n_estimators=2, random_state=0).fit(
+        np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), y
+    )
+    check(
+        "sklearn RandomForestClassifier (opcodes)",
+        shape_of(pickle.dumps(rf, 4)) == shape_of(pf.dumps(libs.random_forest(rng, 2), 4)),
     )
 
 

@@ -214,9 +214,10 @@ def tool_modelaudit(root: Path, samples: list[str], jobs: int) -> ToolRun:
             return
         for issue in report.get("issues", []):
             loc = str(issue.get("location") or "").removeprefix(prefix)
-            s = owner(chunk, loc)
-            if s is None:
+            hit = owner(chunk, loc)
+            if hit is None:
                 continue
+            s = hit
             msg = str(issue.get("message", ""))
             if "error" in msg.lower() and ("scan" in msg.lower() or "pars" in msg.lower()):
                 verdicts[s].error = True
@@ -239,7 +240,7 @@ def _peer_version(name: str) -> str:
 
 
 def build_corpus(root: Path) -> dict[str, dict[str, object]]:
-    rows = {
+    rows: dict[str, dict[str, object]] = {
         s.path: {"label": s.label, "technique": s.technique, "format": s.format}
         for s in build_zoo(root, scale="full")
     }

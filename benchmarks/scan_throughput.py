@@ -51,7 +51,7 @@ def write_safetensors(path: Path, size: int) -> None:
     """Header + tensors of 64 MiB float32 each, data streamed."""
     per = 64 * 1024 * 1024
     n = size // per
-    header = {"__metadata__": {"format": "pt"}}
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
     for i in range(n):
         header[f"model.layers.{i}.weight"] = {
             "dtype": "F32",

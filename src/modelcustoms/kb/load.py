@@ -112,9 +112,13 @@ def load_kb(folder: Path | None = None) -> KnowledgeBase:
     raw = _read_raw(folder, errors)
     rows: dict[str, list[Any]] = {}
     pointers: dict[tuple[str, str], str] = {}
+    # Ids of rows (or whole files) already reported: references to them are not errors again.
+    broken: set[str] = set()
     for fname, (key, model) in FILES.items():
         doc = raw.get(fname, {}).get("doc")
-        rows[key] = _validate_rows(fname, key, model, doc, errors, pointers)
+        if doc is None:
+            broken.add(f"{key}:*")
+        rows[key] = _validate_rows(fname, key, model, doc, errors, pointers, broken)
     kb = KnowledgeBase(
         publishers=tuple(rows["publishers"]),
         families=tuple(rows["families"]),
@@ -123,7 +127,7 @@ def load_kb(folder: Path | None = None) -> KnowledgeBase:
         digests={f: str(v["sha256"]) for f, v in raw.items()},
         pointers=pointers,
     )
-    errors.extend(_cross_check(kb))
+    errors.extend(_cross_check(kb, broken))
     if errors:
         msg = f"knowledge base has {len(errors)} problem(s)"
         raise ExceptionGroup(msg, errors)
@@ -170,6 +174,7 @@ def _validate_rows(
     doc: Any,
     errors: list[KBError],
     pointers: dict[tuple[str, str], str],
+    broken: set[str],
 ) -> list[RowT]:
     if doc is None:
         return []
@@ -183,6 +188,7 @@ def _validate_rows(
         try:
             row = model.model_validate(item)
         except ValidationError as exc:
+            broken.add(f"{key}:{label}")
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"])
                 errors.append(KBError(fname, f"{where}.{loc}" if loc else where, err["msg"]))
@@ -193,7 +199,10 @@ def _validate_rows(
     return out
 
 
-def _cross_check(kb: KnowledgeBase) -> Iterable[KBError]:
+def _cross_check(kb: KnowledgeBase, broken: set[str]) -> Iterable[KBError]:
+    def missing(key: str, ref: str, found: object) -> bool:
+        return found is None and f"{key}:*" not in broken and f"{key}:{ref}" not in broken
+
     yield from _duplicates("publishers.json", "publishers", [p.id for p in kb.publishers])
     yield from _duplicates("families.json", "families", [f.id for f in kb.families])
     yield from _duplicates("licenses.json", "licenses", [lic.id for lic in kb.licenses])
@@ -206,23 +215,24 @@ def _cross_check(kb: KnowledgeBase) -> Iterable[KBError]:
                 yield KBError("publishers.json", f"publishers ({p.id})", msg)
     for f in kb.families:
         where = f"families ({f.id})"
-        if kb.publisher(f.publisher) is None:
+        if missing("publishers", f.publisher, kb.publisher(f.publisher)):
             yield KBError("families.json", where, f"unknown publisher {f.publisher!r}")
         bases = {f.base_family} | {r.base_family for r in f.releases}
         for base in sorted(b for b in bases if b):
-            if kb.family(base) is None:
+            if missing("families", base, kb.family(base)):
                 yield KBError("families.json", where, f"unknown base family {base!r}")
         for lic in f.licenses:
-            if kb.license(lic) is None:
+            if missing("licenses", lic, kb.license(lic)):
                 yield KBError("families.json", where, f"unknown licence {lic!r}")
         if _cycle(kb, f.id):
             yield KBError("families.json", where, "base_family chain loops back to itself")
-    for lic in kb.licenses:
-        for fam in lic.families:
-            if kb.family(fam) is None:
-                yield KBError("licenses.json", f"licenses ({lic.id})", f"unknown family {fam!r}")
+    for row in kb.licenses:
+        for fam_id in row.families:
+            if missing("families", fam_id, kb.family(fam_id)):
+                msg = f"unknown family {fam_id!r}"
+                yield KBError("licenses.json", f"licenses ({row.id})", msg)
     for t in kb.pretokenizers:
-        if t.family and kb.family(t.family) is None:
+        if t.family and missing("families", t.family, kb.family(t.family)):
             msg = f"unknown family {t.family!r}"
             yield KBError("pretokenizers.json", f"pretokenizers ({t.chkhsh[:12]})", msg)
 

@@ -14,6 +14,8 @@ class OutputFormat(StrEnum):
     TERMINAL = "terminal"
     JSON = "json"
     SARIF = "sarif"
+    CYCLONEDX = "cyclonedx"
+    HTML = "html"
 
 
 class Renderer(Protocol):

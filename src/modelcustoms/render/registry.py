@@ -17,6 +17,14 @@ def renderer_for(fmt: OutputFormat, *, color: bool = False, width: int = 120) ->
         from modelcustoms.render.sarif import SarifRenderer
 
         return SarifRenderer()
+    if fmt is OutputFormat.CYCLONEDX:
+        from modelcustoms.render.cyclonedx import CycloneDxRenderer
+
+        return CycloneDxRenderer()
+    if fmt is OutputFormat.HTML:
+        from modelcustoms.render.html import HtmlRenderer
+
+        return HtmlRenderer()
     if fmt is OutputFormat.TERMINAL:
         from modelcustoms.render.terminal import TerminalRenderer
 

@@ -7,6 +7,7 @@ Each builder returns stand-ins from :mod:`.pickle_fake` laid out the way the rea
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 from typing import Any
@@ -33,9 +34,9 @@ def dtype(code: str, *, fresh: bool = False) -> Reduced:
     if not fresh and code in _INTERNED:
         return _INTERNED[code]
     order = _DTYPES[code][1]
-    d = Reduced(
-        glob("numpy", "dtype"), (code, False, True), (3, order, None, None, None, -1, -1, 0)
-    )
+    # numpy formats the type string anew on every reduce: never a memo hit.
+    args = ("".join(list(code)), False, True)
+    d = Reduced(glob("numpy", "dtype"), args, (3, order, None, None, None, -1, -1, 0))
     if not fresh:
         _INTERNED[code] = d
     return d
@@ -138,9 +139,12 @@ _NODE_FIELDS = (
 )
 
 
+@functools.cache
 def _node_dtype() -> Reduced:
-    # Field dtypes of a structured dtype are fresh objects (not the builtin singletons).
-    field_types = {code: dtype(code, fresh=True) for code in ("i8", "f8", "u1")}
+    """sklearn's module-level NODE_DTYPE: one object shared by every tree of a pickle."""
+    # The int fields are C "long long" (intp_t in the Cython source): printed i8, but another
+    # object than numpy's int64 singleton, so never a memo hit. Floats and bytes are singletons.
+    field_types = {"i8": dtype("i8", fresh=True), "f8": dtype("f8"), "u1": dtype("u1")}
     names = tuple(name for name, _ in _NODE_FIELDS)
     fields: dict[str, Any] = {}
     offset = 0
@@ -167,19 +171,7 @@ def decision_tree(rng: random.Random, n_features: int, nodes: int, version: str)
     }
     tree = Reduced(glob("sklearn.tree._tree", "Tree"), (n_features, n_classes, 1), tree_state)
     state: dict[str, Any] = {
-        "criterion": "gini",
-        "splitter": "best",
-        "max_depth": None,
-        "min_samples_split": 2,
-        "min_samples_leaf": 1,
-        "min_weight_fraction_leaf": 0.0,
-        "max_features": "sqrt",
-        "max_leaf_nodes": None,
-        "random_state": rng.randrange(2**31),
-        "min_impurity_decrease": 0.0,
-        "class_weight": None,
-        "ccp_alpha": 0.0,
-        "monotonic_cst": None,
+        **_tree_params(rng),
         "n_features_in_": n_features,
         "n_outputs_": 1,
         "classes_": NDArray(dtype("f8"), (2,), pack("f8", [0.0, 1.0])),
@@ -190,14 +182,49 @@ def decision_tree(rng: random.Random, n_features: int, nodes: int, version: str)
     return _estimator("sklearn.tree._classes", "DecisionTreeClassifier", state, version)
 
 
+def _tree_params(rng: random.Random | None) -> dict[str, Any]:
+    return {
+        "criterion": "gini",
+        "splitter": "best",
+        "max_depth": None,
+        "min_samples_split": 2,
+        "min_samples_leaf": 1,
+        "min_weight_fraction_leaf": 0.0,
+        "max_features": "sqrt" if rng else None,
+        "max_leaf_nodes": None,
+        "random_state": rng.randrange(2**31) if rng else None,
+        "min_impurity_decrease": 0.0,
+        "class_weight": None,
+        "ccp_alpha": 0.0,
+        "monotonic_cst": None,
+    }
+
+
 def random_forest(rng: random.Random, n_trees: int, version: str = "1.9.1") -> Reduced:
     """A fitted ``RandomForestClassifier``: nested estimators, each with a Cython tree."""
     n_features = rng.randrange(3, 12)
-    template = _estimator("sklearn.tree._classes", "DecisionTreeClassifier", {}, version)
+    # The unfitted template is one object, referenced as both estimator and estimator_.
+    template = _estimator(
+        "sklearn.tree._classes", "DecisionTreeClassifier", _tree_params(None), version
+    )
+    params = (
+        "criterion",
+        "max_depth",
+        "min_samples_split",
+        "min_samples_leaf",
+        "min_weight_fraction_leaf",
+        "max_features",
+        "max_leaf_nodes",
+        "min_impurity_decrease",
+        "random_state",
+        "ccp_alpha",
+        "monotonic_cst",
+    )
+    n = rng.randrange(20, 200)
     state: dict[str, Any] = {
         "estimator": template,
         "n_estimators": n_trees,
-        "estimator_params": ("criterion", "max_depth", "min_samples_split"),
+        "estimator_params": params,
         "bootstrap": True,
         "oob_score": False,
         "n_jobs": None,
@@ -208,13 +235,24 @@ def random_forest(rng: random.Random, n_trees: int, version: str = "1.9.1") -> R
         "max_samples": None,
         "criterion": "gini",
         "max_depth": None,
+        "min_samples_split": 2,
+        "min_samples_leaf": 1,
+        "min_weight_fraction_leaf": 0.0,
+        "max_features": "sqrt",
+        "max_leaf_nodes": None,
+        "min_impurity_decrease": 0.0,
+        "monotonic_cst": None,
+        "ccp_alpha": 0.0,
         "n_features_in_": n_features,
+        "_n_samples": n,
+        "n_outputs_": 1,
+        "classes_": NDArray(dtype("i8"), (2,), pack("i8", [0, 1])),
+        "n_classes_": 2,
+        "_sample_weight": None,
+        "_n_samples_bootstrap": n,
         "estimator_": template,
         "estimators_": [
             decision_tree(rng, n_features, rng.randrange(3, 9), version) for _ in range(n_trees)
         ],
-        "classes_": NDArray(dtype("i8"), (2,), pack("i8", [0, 1])),
-        "n_classes_": 2,
-        "n_outputs_": 1,
     }
     return _estimator("sklearn.ensemble._forest", "RandomForestClassifier", state, version)

@@ -22,14 +22,22 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "layers": ("num_hidden_layers", "n_layer", "n_layers", "num_layers"),
     "heads": ("num_attention_heads", "n_head", "n_heads", "num_heads"),
     "kv_heads": ("num_key_value_heads", "n_kv_heads", "multi_query_group_num", "num_kv_heads"),
-    "intermediate": ("intermediate_size", "ffn_hidden_size", "n_inner", "inner_hidden_size", "ffn_dim"),
+    "intermediate": (
+        "intermediate_size",
+        "ffn_hidden_size",
+        "n_inner",
+        "inner_hidden_size",
+        "ffn_dim",
+    ),
     "vocab": ("vocab_size", "padded_vocab_size", "n_vocab"),
     "max_position": ("max_position_embeddings", "seq_length", "n_positions", "max_seq_len"),
     "experts": ("n_routed_experts", "num_experts", "num_local_experts", "moe_num_experts"),
 }
 _ROPE = ("rope_theta", "rotary_emb_base", "rotary_base", "rope_base")
 _NESTED = ("text_config", "language_config", "llm_config", "language", "language_model", "text")
-_EMBED = re.compile(r"(embed_tokens|wte|word_embeddings|embed_in|tok_embeddings|token_embd)\.weight$")
+_EMBED = re.compile(
+    r"(embed_tokens|wte|word_embeddings|embed_in|tok_embeddings|token_embd)\.weight$"
+)
 _LAYER = re.compile(r"\.(?:layers|h|blocks|layer)\.(\d+)\.")
 Fit = Literal["exact", "partial", "mismatch", "none"]
 
@@ -113,6 +121,10 @@ def _from_config(sig: ArchSignature, config: dict[str, Any]) -> None:
             value = _first_number(config, keys)
         if value is not None:
             sig.dims[dim] = value
+    if "kv_heads" not in sig.dims and "heads" in sig.dims:
+        # NOTE: HF configs omit the KV head count for multi-head attention (transformers then
+        # uses num_attention_heads); "multi_query" configs (Falcon-7B, GPTBigCode) use one.
+        sig.dims["kv_heads"] = 1.0 if body.get("multi_query") is True else sig.dims["heads"]
     if "dim" in body and "hidden_dim" in body and "intermediate" not in sig.dims:
         # params.json / llama-style native configs call the MLP width hidden_dim.
         value = _first_number(body, ("hidden_dim",))
@@ -177,26 +189,38 @@ def _from_tensors(sig: ArchSignature, tensors: list[TensorEntry]) -> None:
             return
 
 
-def match_release(sig: ArchSignature, family: Family) -> tuple[Fit, Release | None, int]:
-    """How well the shape fits the family's best release: fit, the release, and a tie score."""
+@dataclass(frozen=True, slots=True)
+class ReleaseFit:
+    """How the observed shape fits a family's releases."""
+
+    fit: Fit
+    release: Release | None = None
+    soft: int = 0
+    """Tie-breakers that also agree (rope base, context, rope scaling, vocab)."""
+    fused: bool = False
+    """The MLP width matched only as a fused (2x) projection: weaker than a plain match."""
+
+
+def match_release(sig: ArchSignature, family: Family) -> ReleaseFit:
+    """How well the shape fits the family's best release."""
     known = [d for d in DIMS if d in sig.dims]
     if len(known) < 2 or not family.releases:
-        return "none", None, 0
-    best: tuple[int, int, Release] | None = None
+        return ReleaseFit("none")
+    best: tuple[int, int, int, Release] | None = None
     partial: Release | None = None
     for rel in family.releases:
-        agree, clash = _compare(sig, rel)
+        agree, clash, fused = _compare(sig, rel)
         if clash == 0 and agree >= 3 and {"hidden", "layers"} <= set(known):
-            extra = _soft(sig, rel)
-            if best is None or (agree, extra) > best[:2]:
-                best = (agree, extra, rel)
+            key = (agree - fused, _soft(sig, rel), -fused)
+            if best is None or key > best[:3]:
+                best = (*key, rel)
         elif partial is None and _same(sig, rel, "hidden") and _same(sig, rel, "layers"):
             partial = rel
     if best is not None:
-        return "exact", best[2], best[1]
+        return ReleaseFit("exact", best[3], best[1], fused=best[2] < 0)
     if partial is not None:
-        return "partial", partial, 0
-    return "mismatch", None, 0
+        return ReleaseFit("partial", partial)
+    return ReleaseFit("mismatch")
 
 
 def _same(sig: ArchSignature, rel: Release, dim: str) -> bool:
@@ -204,21 +228,24 @@ def _same(sig: ArchSignature, rel: Release, dim: str) -> bool:
     return ours is not None and theirs is not None and int(ours) == int(theirs)
 
 
-def _compare(sig: ArchSignature, rel: Release) -> tuple[int, int]:
-    agree = clash = 0
+def _compare(sig: ArchSignature, rel: Release) -> tuple[int, int, int]:
+    agree = clash = fused = 0
     for dim in DIMS:
         ours, theirs = sig.get(dim), getattr(rel, dim)
         if ours is None or theirs is None:
             continue
         # Fused gate/up projections (OLMo-style) report twice the MLP width.
-        if int(ours) == int(theirs) or (dim == "intermediate" and int(ours) == 2 * int(theirs)):
+        if int(ours) == int(theirs):
             agree += 1
+        elif dim == "intermediate" and int(ours) == 2 * int(theirs):
+            agree += 1
+            fused = 1
         else:
             clash += 1
     ours_e, theirs_e = sig.get("experts"), rel.experts
     if ours_e is not None and theirs_e is not None and int(ours_e) != int(theirs_e):
         clash += 1
-    return agree, clash
+    return agree, clash, fused
 
 
 def _soft(sig: ArchSignature, rel: Release) -> int:

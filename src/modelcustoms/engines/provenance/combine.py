@@ -40,7 +40,11 @@ def decide(kb: KnowledgeBase, candidates: list[Candidate], declared: list[Resolv
     usable = [c for c in candidates if c.structural and c.score >= MIN_SCORE]
     if usable:
         best = usable[0]
-        rivals = [c for c in usable[1:] if not _related(kb, best.family, c.family)]
+        rivals = [
+            c
+            for c in usable[1:]
+            if not _related(kb, best.family, c.family) and not _explained(best, c)
+        ]
         strong_rivals = [c for c in rivals if c.strong]
         close = [c for c in rivals if c.score >= best.score - 1.0]
         if best.strong and not strong_rivals:
@@ -52,9 +56,21 @@ def decide(kb: KnowledgeBase, candidates: list[Candidate], declared: list[Resolv
         return Identity(best.family, level, release, best, alts[:3], method=_method(best))
     for r in declared:
         if r.family is not None:
-            return Identity(r.family, ConfidenceLevel.DECLARED, r.release, declared_only=r,
-                            method=f"declared name ({r.declared.source})")
+            return Identity(
+                r.family,
+                ConfidenceLevel.DECLARED,
+                r.release,
+                declared_only=r,
+                method=f"declared name ({r.declared.source})",
+            )
     return Identity(None, None)
+
+
+def _explained(best: Candidate, other: Candidate) -> bool:
+    """``best`` accounts for strictly more of the tokenizer than ``other`` (Qwen2.5 vs Qwen2:
+    same shapes, but only one family defines the tokens seen at ids 151646+)."""
+    mine, theirs = set(best.anchors), set(other.anchors)
+    return theirs < mine and set(other.specials) <= set(best.specials)
 
 
 def _related(kb: KnowledgeBase, a: Family, b: Family) -> bool:
@@ -64,9 +80,13 @@ def _related(kb: KnowledgeBase, a: Family, b: Family) -> bool:
 def _release(best: Candidate, declared: list[Resolved]) -> Release | None:
     for r in declared:
         rel = r.release
-        if r.family is not None and r.family.id == best.family.id and rel is not None:
-            if best.release is None or (rel.hidden, rel.layers) == (best.release.hidden, best.release.layers):
-                return rel
+        if r.family is None or r.family.id != best.family.id or rel is None:
+            continue
+        if best.release is None or (rel.hidden, rel.layers) == (
+            best.release.hidden,
+            best.release.layers,
+        ):
+            return rel
     return best.release
 
 
@@ -121,24 +141,48 @@ def chain(
     claims: list[LineageClaim] = []
     cur = subject
     fam = ident.family
-    inter = next((r for r in declared if r.declared.kind == "base" and r.repo and r.family is None), None)
+    inter = next(
+        (r for r in declared if r.declared.kind == "base" and r.repo and r.family is None), None
+    )
     if inter is not None and fam is not None and inter.repo is not None:
         pub = inter.publisher
-        claims.append(LineageClaim(
-            subject=cur, base=inter.repo, relation=relation, level=ConfidenceLevel.DECLARED,
-            method=inter.declared.source, publisher=pub.id if pub else None,
-            country=pub.hq_country if pub else None, evidence=(declared_evidence(inter),),
-        ))
+        claims.append(
+            LineageClaim(
+                subject=cur,
+                base=inter.repo,
+                relation=relation,
+                level=ConfidenceLevel.DECLARED,
+                method=inter.declared.source,
+                publisher=pub.id if pub else None,
+                country=pub.hq_country if pub else None,
+                evidence=(declared_evidence(inter),),
+            )
+        )
         cur, relation = inter.repo, Relation.DERIVED
     if fam is None or ident.level is None:
         return claims
     pub = kb.publisher(fam.publisher)
-    claims.append(LineageClaim(
-        subject=cur, base=fam.id, relation=relation, level=ident.level, method=ident.method,
-        publisher=fam.publisher, country=pub.hq_country if pub else None,
-        evidence=(*evidence, family_evidence(kb, fam), *((publisher_evidence(kb, pub),) if pub else ())),
-    ))
-    base_id = ident.release.base_family if ident.release and ident.release.base_family else fam.base_family
+    claims.append(
+        LineageClaim(
+            subject=cur,
+            base=fam.id,
+            relation=relation,
+            level=ident.level,
+            method=ident.method,
+            publisher=fam.publisher,
+            country=pub.hq_country if pub else None,
+            evidence=(
+                *evidence,
+                family_evidence(kb, fam),
+                *((publisher_evidence(kb, pub),) if pub else ()),
+            ),
+        )
+    )
+    base_id = (
+        ident.release.base_family
+        if ident.release and ident.release.base_family
+        else fam.base_family
+    )
     seen = {fam.id}
     while base_id and base_id not in seen:
         base = kb.family(base_id)
@@ -146,19 +190,27 @@ def chain(
             break
         seen.add(base_id)
         bpub = kb.publisher(base.publisher)
-        claims.append(LineageClaim(
-            subject=fam.id, base=base.id, relation=fam.base_relation or Relation.DERIVED,
-            level=ConfidenceLevel.DECLARED, method="knowledge-base: documented base of the family",
-            publisher=base.publisher, country=bpub.hq_country if bpub else None,
-            evidence=(family_evidence(kb, fam),),
-        ))
+        claims.append(
+            LineageClaim(
+                subject=fam.id,
+                base=base.id,
+                relation=fam.base_relation or Relation.DERIVED,
+                level=ConfidenceLevel.DECLARED,
+                method="knowledge-base: documented base of the family",
+                publisher=base.publisher,
+                country=bpub.hq_country if bpub else None,
+                evidence=(family_evidence(kb, fam),),
+            )
+        )
         fam, base_id = base, base.base_family
     return claims
 
 
 def declared_evidence(r: Resolved) -> Evidence:
     """Evidence for a declared name: where it was read."""
-    return file_evidence(r.declared.ref, r.declared.pointer, f"{r.declared.source}: {r.declared.value}")
+    return file_evidence(
+        r.declared.ref, r.declared.pointer, f"{r.declared.source}: {r.declared.value}"
+    )
 
 
 def file_evidence(ref: FileRef, pointer: str | None, excerpt: str) -> Evidence:
@@ -169,13 +221,17 @@ def file_evidence(ref: FileRef, pointer: str | None, excerpt: str) -> Evidence:
     )
 
 
-def signature_evidence(sig: ArchSignature, tp: TokenizerPrint, best: Candidate | None) -> tuple[Evidence, ...]:
+def signature_evidence(
+    sig: ArchSignature, tp: TokenizerPrint, best: Candidate | None
+) -> tuple[Evidence, ...]:
     """What was seen in the files, as evidence for the identity claim."""
     out: list[Evidence] = []
     if sig.source is not None:
         out.append(file_evidence(sig.source, sig.pointer, describe_signature(sig)))
     if best is not None and tp.sources and (best.anchors or best.specials or best.pre):
-        seen = best.anchors[:6] + best.specials[:6] + (["pre=" + (tp.pre or "")] if best.pre else [])
+        seen = (
+            best.anchors[:6] + best.specials[:6] + (["pre=" + (tp.pre or "")] if best.pre else [])
+        )
         out.append(file_evidence(tp.sources[0], None, "tokenizer: " + ", ".join(seen)))
     return tuple(out)
 

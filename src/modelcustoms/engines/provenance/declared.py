@@ -17,7 +17,9 @@ from modelcustoms.kb import Family, KnowledgeBase, Publisher, Release
 
 MAX_NAME = 256
 _NESTED_LLM = ("text_config", "language_config", "llm_config", "language", "language_model", "text")
-_REPO = re.compile(r"^(?:https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)?([A-Za-z0-9][\w.\-]*)/([\w.\-]+)/?$")
+_REPO = re.compile(
+    r"^(?:https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)?([A-Za-z0-9][\w.\-]*)/([\w.\-]+)/?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +65,21 @@ def collect_declared(meta: Metadata) -> list[Declared]:
             sub = config.get(key)
             if isinstance(sub, dict):
                 ptr = f"/{key}/_name_or_path"
-                _add(out, sub.get("_name_or_path"), f"config {key}._name_or_path", "base", cref, ptr)
-        _add(out, config.get("_name_or_path"), "config _name_or_path", "name", cref, "/_name_or_path")
+                _add(
+                    out, sub.get("_name_or_path"), f"config {key}._name_or_path", "base", cref, ptr
+                )
+        _add(
+            out, config.get("_name_or_path"), "config _name_or_path", "name", cref, "/_name_or_path"
+        )
     if meta.card_ref is not None:
-        _add(out, meta.card.get("model_name"), "card model_name", "name", meta.card_ref, "/model_name")
+        _add(
+            out,
+            meta.card.get("model_name"),
+            "card model_name",
+            "name",
+            meta.card_ref,
+            "/model_name",
+        )
         _add(out, meta.card_title, "card title", "name", meta.card_ref, "title")
     return out
 
@@ -78,7 +91,9 @@ def _gguf_declared(gguf: GGUFFile, ref: FileRef) -> list[Declared]:
         org = gguf.get(f"general.base_model.{i}.organization")
         name = gguf.get(f"general.base_model.{i}.name")
         if isinstance(url, str):
-            _add(out, url, "GGUF general.base_model", "base", ref, f"general.base_model.{i}.repo_url")
+            _add(
+                out, url, "GGUF general.base_model", "base", ref, f"general.base_model.{i}.repo_url"
+            )
         elif isinstance(name, str):
             value = f"{org}/{name}" if isinstance(org, str) else name
             _add(out, value, "GGUF general.base_model", "base", ref, f"general.base_model.{i}.name")

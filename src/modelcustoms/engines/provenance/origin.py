@@ -80,6 +80,12 @@ def license_facts(kb: KnowledgeBase, fam: Family) -> list[Fact]:
             {"id": lic.id, "name": lic.name, "commercial_use": lic.commercial_use} for lic in rows
         ]
         out.append(
-            Fact(key="license.family_candidates", value=value, engine=ENGINE, evidence=ev, confidence=0.5)
+            Fact(
+                key="license.family_candidates",
+                value=value,
+                engine=ENGINE,
+                evidence=ev,
+                confidence=0.5,
+            )
         )
     return out

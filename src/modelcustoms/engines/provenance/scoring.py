@@ -27,6 +27,7 @@ class Candidate:
     family: Family
     fit: Fit = "none"
     release: Release | None = None
+    fused: bool = False
     vocab: VocabFit = "none"
     anchors: list[str] = field(default_factory=list)
     contradictions: list[str] = field(default_factory=list)
@@ -61,7 +62,7 @@ class Candidate:
     @property
     def strong(self) -> bool:
         """Shapes match a release exactly and the tokenizer agrees: config+tokenizer signature."""
-        return self.fit == "exact" and self.tokenizer_agrees
+        return self.fit == "exact" and not self.fused and self.tokenizer_agrees
 
     @property
     def markers(self) -> int:
@@ -90,7 +91,8 @@ def score_families(
     out: list[Candidate] = []
     for fam in kb.families:
         c = Candidate(fam)
-        c.fit, c.release, soft = match_release(sig, fam)
+        rf = match_release(sig, fam)
+        c.fit, c.release, c.fused = rf.fit, rf.release, rf.fused
         _vocab(c, sig, tp)
         _tokens(c, tp, special_df)
         _classes(c, sig, class_df, type_df)
@@ -101,11 +103,28 @@ def score_families(
         c.declared = [r for r in resolved if r.family is not None and r.family.id == fam.id]
         if fam.base_family is not None and not _own_markers(kb, c):
             continue  # a derived family is named only by its own markers
-        c.score = _score(c, sig, soft)
+        c.score = _score(c, sig, rf.soft) - (1.0 if rf.fused else 0.0)
         if c.score > 0 or c.declared:
             out.append(c)
+    _inherit(kb, out)
     out.sort(key=lambda c: (c.strong, c.score), reverse=True)
     return out
+
+
+def _inherit(kb: KnowledgeBase, cands: list[Candidate]) -> None:
+    """A derived family named by its own markers also carries the evidence for its base."""
+    by_id = {c.family.id: c for c in cands}
+    for c in cands:
+        base_id = (c.release.base_family if c.release else None) or c.family.base_family
+        base = by_id.get(base_id) if base_id else None
+        if base is None:
+            continue
+        if c.vocab == "none":
+            c.vocab = base.vocab
+        c.anchors = base.anchors + c.anchors
+        c.contradictions = base.contradictions + c.contradictions
+        own = len(c.config_markers) + len(c.tensor_markers)
+        c.score = max(c.score, base.score + 1.0 + min(own, 6))
 
 
 def _any_contains(names: tuple[str, ...], marker: str) -> bool:
@@ -175,9 +194,14 @@ def _classes(
 
 def _score(c: Candidate, sig: ArchSignature, soft: int) -> float:
     s = {"exact": 6.0, "partial": 2.0, "mismatch": -2.0, "none": 0.0}[c.fit] + 0.5 * soft
-    s += {"exact": 3.0, "resized": 3.0, "within": 1.5, "extended": 0.5, "smaller": -3.0, "none": 0.0}[
-        c.vocab
-    ]
+    s += {
+        "exact": 3.0,
+        "resized": 3.0,
+        "within": 1.5,
+        "extended": 0.5,
+        "smaller": -3.0,
+        "none": 0.0,
+    }[c.vocab]
     s += min(len(c.anchors), 4) * 1.0 - min(len(c.contradictions), 2) * 3.0
     s += min(len(c.specials), 3) * 1.0 + min(len(c.chat), 3) * 0.5
     s += min(len(c.config_markers), 3) * 1.0 + min(len(c.tensor_markers), 3) * 1.0
