@@ -1,4 +1,4 @@
-"""The only orchestrator: a subject → engines → one Report."""
+"""The only orchestrator: a reference → a source → engines → one Report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, ToolInfo
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
-from modelcustoms.sources.local import local_inputs
+from modelcustoms.sources.base import Source
+from modelcustoms.sources.resolve import LocalSource, SourceOptions, resolve
 from modelcustoms.version import __version__
 
 
@@ -18,26 +19,71 @@ class InspectOptions:
     """What to run and how."""
 
     scan: ScanOptions = field(default_factory=ScanOptions)
+    source: SourceOptions = field(default_factory=SourceOptions)
+    run_scan: bool = True
+    run_provenance: bool = True
+
+
+def open_source(refs: Sequence[str | Path], options: SourceOptions | None = None) -> Source:
+    """The source for one reference, or for several local paths scanned together."""
+    if not refs:
+        from modelcustoms.errors import UsageError
+
+        msg = "no model or path given"
+        raise UsageError(msg)
+    if len(refs) == 1:
+        return resolve(str(refs[0]), options)
+    return LocalSource([Path(r) for r in refs])
+
+
+def inspect(
+    refs: Sequence[str | Path],
+    options: InspectOptions | None = None,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    """Run the requested engines over a model and return one report."""
+    opts = options or InspectOptions()
+    source = open_source(refs, opts.source)
+    try:
+        subject = source.subject()
+        openers = source.openers()
+        runs: list[EngineRun] = []
+        artifacts: tuple[Artifact, ...] = ()
+        digests: dict[str, str] = {}
+        if opts.run_scan:
+            result = ScanEngine(opts.scan).run(openers)
+            run = result.run
+            if source.skips:
+                run = run.model_copy(update={"skips": tuple(source.skips) + run.skips})
+            runs.append(run)
+            artifacts = result.artifacts
+            digests = {a.path: a.sha256 for a in artifacts if a.parent is None}
+        if opts.run_provenance:
+            from modelcustoms.engines.provenance import ProvenanceEngine
+
+            runs.append(ProvenanceEngine().run(openers, subject=subject.name, digests=digests))
+        return _report(subject, artifacts, tuple(runs), now)
+    finally:
+        source.close()
 
 
 def scan_paths(
-    paths: Sequence[Path], options: ScanOptions | None = None, *, now: datetime | None = None
+    paths: Sequence[str | Path], options: ScanOptions | None = None, *, now: datetime | None = None
 ) -> Report:
-    """Scan local files and folders and return the report."""
-    inputs = local_inputs(paths)
-    result = ScanEngine(options or ScanOptions()).run(inputs.openers)
-    run = result.run
-    if inputs.skips:
-        run = run.model_copy(update={"skips": inputs.skips + run.skips})
-    return _report(inputs.subject, result.artifacts, (run,), now)
+    """Scan files, folders or a model reference (scan engine only)."""
+    opts = InspectOptions(scan=options or ScanOptions(), run_provenance=False)
+    return inspect(paths, opts, now=now)
 
 
 def inspect_paths(
-    paths: Sequence[Path], options: InspectOptions | None = None, *, now: datetime | None = None
+    paths: Sequence[str | Path],
+    options: InspectOptions | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Report:
-    """Run every engine that applies to local paths (today: scan)."""
-    opts = options or InspectOptions()
-    return scan_paths(paths, opts.scan, now=now)
+    """Run every engine that applies (scan and provenance)."""
+    return inspect(paths, options, now=now)
 
 
 def _report(

@@ -20,7 +20,7 @@ Exit codes: 0 clean (nothing at or above --fail-on), 1 findings at or above --fa
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from modelcustoms.cli import demo, meta, scan
+    from modelcustoms.cli import demo, meta, passport, scan
 
     parser = argparse.ArgumentParser(
         prog="customs",
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.register(sub)
     demo.register(sub)
     meta.register(sub)
+    passport.register(sub)
     return parser
 
 

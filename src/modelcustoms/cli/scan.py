@@ -17,15 +17,43 @@ from modelcustoms.render import OutputFormat, renderer_for
 
 def register(sub: Any) -> None:
     """Add the scan and inspect subcommands."""
-    for name, help_text in (
-        ("scan", "static security scan of model files, folders and archives (nothing is loaded)"),
-        ("inspect", "run every engine that applies to a model (today: scan)"),
+    for name, help_text, handler in (
+        (
+            "scan",
+            "static security scan of model files, folders and archives (nothing is loaded)",
+            run_scan,
+        ),
+        (
+            "inspect",
+            "run every engine that applies to a model (scan and provenance)",
+            run_inspect,
+        ),
+        (
+            "provenance",
+            "identity, lineage and origin of a model from its metadata (no weights read)",
+            run_provenance,
+        ),
     ):
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        p = sub.add_parser(name, help=help_text, description=help_text + MODEL_HELP)
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.add_argument("paths", nargs="+", metavar="MODEL")
         add_output_options(p)
-        add_scan_options(p)
-        p.set_defaults(handler=run_scan if name == "scan" else run_inspect)
+        if name != "provenance":
+            add_scan_options(p)
+        p.add_argument(
+            "--download",
+            action="store_true",
+            help="let remote files be read whole (default: metadata and byte ranges only)",
+        )
+        p.set_defaults(handler=handler)
+
+
+MODEL_HELP = """
+
+MODEL is a local file or folder (several may be given), a Hugging Face repo
+(hf:org/name[@revision], or org/name when no such local path exists; HF_ENDPOINT,
+HF_TOKEN, HF_HUB_OFFLINE and the local cache are honoured), or an Ollama tag
+(ollama:name[:tag], read from the local Ollama store)."""
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -107,15 +135,30 @@ def _terminal_width() -> int:
         return 120
 
 
+def _run(args: argparse.Namespace, *, scan: bool, provenance: bool) -> int:
+    from modelcustoms.engines.scan import ScanOptions
+    from modelcustoms.pipeline import InspectOptions, inspect
+    from modelcustoms.sources.resolve import SourceOptions
+
+    opts = InspectOptions(
+        scan=scan_options(args) if scan else ScanOptions(),
+        source=SourceOptions(full_download=args.download),
+        run_scan=scan,
+        run_provenance=provenance,
+    )
+    return emit(inspect(args.paths, opts), args)
+
+
 def run_scan(args: argparse.Namespace) -> int:
     """customs scan."""
-    from modelcustoms.pipeline import scan_paths
-
-    return emit(scan_paths(args.paths, scan_options(args)), args)
+    return _run(args, scan=True, provenance=False)
 
 
 def run_inspect(args: argparse.Namespace) -> int:
     """customs inspect."""
-    from modelcustoms.pipeline import InspectOptions, inspect_paths
+    return _run(args, scan=True, provenance=True)
 
-    return emit(inspect_paths(args.paths, InspectOptions(scan=scan_options(args))), args)
+
+def run_provenance(args: argparse.Namespace) -> int:
+    """customs provenance."""
+    return _run(args, scan=False, provenance=True)

@@ -4,7 +4,7 @@
 * the lineage claims become ``pedigree.ancestors``, nested as a chain (subject → base → its base),
   each ancestor with its manufacturer (publisher and country) and identity evidence;
 * where facts were read becomes ``evidence.occurrences``; facts and skips become properties;
-* findings become ``vulnerabilities`` rated with our severities and ``affects`` the file they are in.
+* findings become ``vulnerabilities``, rated with our severities, affecting the file they are in.
 
 The output is deterministic: the serial number derives from the report digest (and the verdict)
 and the timestamp is the report's ``created_at``.
@@ -91,7 +91,9 @@ class CycloneDxRenderer:
 
     def render(self, report: Report, verdict: Verdict | None = None) -> bytes:
         """The BOM as indented UTF-8 JSON."""
-        return (json.dumps(build_bom(report, verdict), indent=2, ensure_ascii=False) + "\n").encode()
+        return (
+            json.dumps(build_bom(report, verdict), indent=2, ensure_ascii=False) + "\n"
+        ).encode()
 
 
 def build_bom(report: Report, verdict: Verdict | None = None) -> dict[str, Any]:
@@ -285,7 +287,9 @@ def _rooted(path: str | None, parents: dict[str, str | None]) -> bool:
 
 def _ancestors(report: Report, facts: dict[str, Fact]) -> list[dict[str, Any]]:
     """Lineage claims as nested ancestors: each base's own bases sit in its pedigree."""
-    claims = [c for run in report.runs for c in run.lineage if c.relation is not Relation.INDEPENDENT]
+    claims = [
+        c for run in report.runs for c in run.lineage if c.relation is not Relation.INDEPENDENT
+    ]
     if not claims:
         return []
     bases = {c.base for c in claims}
@@ -331,7 +335,11 @@ def _ancestor(claim: LineageClaim, index: int, names: dict[str, str]) -> dict[st
                 "confidence": conf,
                 "concludedValue": claim.base,
                 "methods": [
-                    {"technique": _TECHNIQUE[claim.level], "confidence": conf, "value": claim.method}
+                    {
+                        "technique": _TECHNIQUE[claim.level],
+                        "confidence": conf,
+                        "value": claim.method,
+                    }
                 ],
             }
         ]

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from modelcustoms.core import EngineStatus, LineageClaim, Relation, Report, Severity, Verdict
@@ -22,7 +22,7 @@ MAX_VALUE = 400
 """Longest fact value shown inline; the JSON report has the rest."""
 MAX_CHAINS = 16
 MAX_CHAIN_LENGTH = 16
-"""Lineage is drawn as at most this many chains of this many links (stored reports may be hostile)."""
+"""Lineage is drawn as at most this many chains of this many links (reports may be hostile)."""
 MAX_DEPTH = 32
 
 
@@ -33,11 +33,12 @@ class HtmlRenderer:
 
     def render(self, report: Report, verdict: Verdict | None = None) -> bytes:
         """The page as UTF-8 HTML."""
-        return _template().render(d=digest(report, verdict)).encode("utf-8")
+        page: str = _template().render(d=digest(report, verdict))
+        return page.encode("utf-8")
 
 
 @cache
-def _template() -> Any:
+def _template() -> Template:
     env = ImmutableSandboxedEnvironment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
@@ -47,7 +48,7 @@ def _template() -> Any:
 
 def digest(report: Report, verdict: Verdict | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain JSON-like data."""
-    counts = {s: 0 for s in Severity}
+    counts = dict.fromkeys(Severity, 0)
     for f in report.findings:
         counts[f.severity] += 1
     return {
@@ -167,7 +168,9 @@ def _short(value: object) -> str:
 
 def _chains(report: Report) -> list[list[dict[str, Any]]]:
     """Lineage as chains of boxes: the subject, then each base with how it was linked."""
-    claims = [c for run in report.runs for c in run.lineage if c.relation is not Relation.INDEPENDENT]
+    claims = [
+        c for run in report.runs for c in run.lineage if c.relation is not Relation.INDEPENDENT
+    ]
     if not claims:
         return []
     bases = {c.base for c in claims}
@@ -193,7 +196,12 @@ def _node(c: LineageClaim) -> dict[str, Any]:
         "method": c.method,
         "score": "" if c.score is None else f"{c.score:.2f}",
     }
-    return {"name": c.base, "publisher": c.publisher or "", "country": c.country or "", "link": link}
+    return {
+        "name": c.base,
+        "publisher": c.publisher or "",
+        "country": c.country or "",
+        "link": link,
+    }
 
 
 def _artifacts(report: Report) -> list[dict[str, Any]]:

@@ -57,6 +57,7 @@ class TerminalRenderer:
                 f"engine {run.engine}: {run.status.value}, analysed {run.analysed}, "
                 f"{len(run.findings)} finding(s), {len(run.skips)} skip(s), {run.duration_s:.2f}s"
             )
+        _provenance(console, report)
         findings = report.findings
         if findings:
             table = Table(title="Findings", show_lines=False, expand=True)
@@ -112,3 +113,37 @@ def _summary(report: Report, verdict: Verdict | None) -> Text:
     if verdict is not None:
         text.append(f"  verdict: {verdict.decision.value}", style="bold")
     return text
+
+
+_IDENTITY_KEYS = (
+    ("identity.family_name", "family"),
+    ("identity.release", "release"),
+    ("identity.level", "confidence"),
+    ("origin.publisher_name", "publisher"),
+    ("origin.country", "country"),
+    ("origin.ultimate_parent_country", "ultimate parent"),
+    ("origin.chain_countries", "countries in lineage"),
+)
+
+
+def _provenance(console: Console, report: Report) -> None:
+    facts = {f.key: f.value for f in report.facts}
+    lineage = [c for run in report.runs for c in run.lineage]
+    if not lineage and not any(k in facts for k, _ in _IDENTITY_KEYS):
+        return
+    table = Table(title="Provenance", show_header=False, expand=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, label in _IDENTITY_KEYS:
+        if key in facts:
+            value = facts[key]
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            table.add_row(label, text)
+    for claim in lineage:
+        where = ", ".join(x for x in (claim.publisher, claim.country) if x)
+        table.add_row(
+            "lineage",
+            f"{claim.subject} → {claim.base} ({claim.relation.value}; {claim.level.value}"
+            f"{'; ' + where if where else ''})",
+        )
+    console.print(table)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from modelcustoms import __version__
 from modelcustoms.artifacts.blob import Opener
 from modelcustoms.core import EngineRun, EngineStatus
 from modelcustoms.engines.provenance.architecture import extract_signature
@@ -22,6 +21,7 @@ from modelcustoms.engines.provenance.report import RULES, build_outputs
 from modelcustoms.engines.provenance.scoring import score_families
 from modelcustoms.engines.provenance.tokenizer import fingerprint
 from modelcustoms.kb import KnowledgeBase, default_kb
+from modelcustoms.version import __version__
 
 ENGINE = "provenance"
 
