@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelcustoms.core import Artifact, EngineRun, Report, Subject, ToolInfo
+from modelcustoms.core import Artifact, EngineRun, Report, Subject, SubjectKind, ToolInfo
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
-from modelcustoms.sources.base import Source
+from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT
+from modelcustoms.sources.base import Source, info_of
 from modelcustoms.sources.resolve import LocalSource, SourceOptions, resolve
 from modelcustoms.version import __version__
+
+
+REMOTE_TOKENIZER_LIMIT = 1024 * 1024
+"""A remote tokenizer.json larger than this is not fetched (config signatures still apply)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,17 @@ def inspect(
         if opts.run_provenance:
             from modelcustoms.engines.provenance import ProvenanceEngine
 
-            runs.append(ProvenanceEngine().run(openers, subject=subject.name, digests=digests))
+            # NOTE: a hub publishes the sha256 of large (LFS) files: evidence can name the
+            # weights' digest without downloading them.
+            for o in openers:
+                info = info_of(o)
+                if info is not None and info.sha256 and o.path not in digests:
+                    digests[o.path] = info.sha256
+            remote = subject.kind is not SubjectKind.PATH and not opts.source.full_download
+            engine = ProvenanceEngine(
+                tokenizer_json_limit=REMOTE_TOKENIZER_LIMIT if remote else TOKENIZER_JSON_LIMIT
+            )
+            runs.append(engine.run(openers, subject=subject.name, digests=digests))
         return _report(subject, artifacts, tuple(runs), now)
     finally:
         source.close()

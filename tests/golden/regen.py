@@ -12,6 +12,8 @@ GOLDEN = {
     OutputFormat.JSON: HERE / "report.json",
     OutputFormat.SARIF: HERE / "report.sarif",
     OutputFormat.TERMINAL: HERE / "report.txt",
+    OutputFormat.CYCLONEDX: HERE / "report.cdx.json",
+    OutputFormat.HTML: HERE / "report.html",
 }
 
 

@@ -16,7 +16,7 @@ from modelcustoms.core import EngineRun, EngineStatus
 from modelcustoms.engines.provenance.architecture import extract_signature
 from modelcustoms.engines.provenance.combine import decide
 from modelcustoms.engines.provenance.declared import collect_declared, resolve
-from modelcustoms.engines.provenance.metadata import read_metadata
+from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT, read_metadata
 from modelcustoms.engines.provenance.report import RULES, build_outputs
 from modelcustoms.engines.provenance.scoring import score_families
 from modelcustoms.engines.provenance.tokenizer import fingerprint
@@ -33,8 +33,12 @@ class ProvenanceEngine:
 
     name = ENGINE
 
-    def __init__(self, kb: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase | None = None, *, tokenizer_json_limit: int = TOKENIZER_JSON_LIMIT
+    ) -> None:
         self.kb = kb or default_kb()
+        self.tokenizer_json_limit = tokenizer_json_limit
+        """Largest tokenizer.json read (remote subjects use a small one to bound transfer)."""
 
     def run(
         self,
@@ -49,7 +53,7 @@ class ProvenanceEngine:
         listing), so that large weight files are not hashed a second time.
         """
         start = time.monotonic()
-        meta = read_metadata(openers, digests)
+        meta = read_metadata(openers, digests, tokenizer_json_limit=self.tokenizer_json_limit)
         sig = extract_signature(meta)
         tp = fingerprint(meta)
         resolved = [resolve(self.kb, d) for d in collect_declared(meta)]

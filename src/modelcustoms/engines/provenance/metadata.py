@@ -85,19 +85,49 @@ class Metadata:
         return entry[0] if entry else None
 
 
-def read_metadata(openers: Sequence[Opener], digests: Mapping[str, str] | None = None) -> Metadata:
-    """Read the metadata files among ``openers`` (root-level files win over nested ones)."""
+def read_metadata(
+    openers: Sequence[Opener],
+    digests: Mapping[str, str] | None = None,
+    *,
+    tokenizer_json_limit: int = TOKENIZER_JSON_LIMIT,
+) -> Metadata:
+    """Read the metadata files among ``openers`` (root-level files win over nested ones).
+
+    Only files that can carry metadata are opened, and only the first of each kind: a remote
+    repo with 30 weight shards costs one header read, not thirty.
+    """
     meta = Metadata()
     for opener in sorted(openers, key=lambda o: (o.path.count("/"), o.path)):
+        if not _wanted(meta, opener.path):
+            continue
         try:
             with opener.open() as blob:
-                _read_one(meta, opener.path, blob, digests or {})
+                _read_one(meta, opener.path, blob, digests or {}, tokenizer_json_limit)
         except OSError as exc:
             meta.skips.append(Skip(artifact=opener.path, reason="unreadable", detail=str(exc)))
     return meta
 
 
-def _read_one(meta: Metadata, path: str, blob: Blob, digests: Mapping[str, str]) -> None:
+_WEIGHT_SUFFIXES = frozenset({"", ".gguf", ".bin", ".safetensors"})
+"""Files that may be a GGUF or safetensors file (sniffed by content once opened)."""
+
+
+def _wanted(meta: Metadata, path: str) -> bool:
+    p = PurePosixPath(path)
+    name = p.name.lower()
+    if name in _JSON_ROLES or name == "tokenizer.json" or name.endswith(".index.json"):
+        return True
+    if name in ("readme.md", "modelcard.md", "chat_template.jinja", "chat_template.json"):
+        return True
+    if p.suffix.lower() not in _WEIGHT_SUFFIXES:
+        return False
+    # NOTE: one weight file is enough for shapes and GGUF keys; stop once either is known.
+    return not meta.tensors and meta.gguf is None
+
+
+def _read_one(
+    meta: Metadata, path: str, blob: Blob, digests: Mapping[str, str], tokenizer_limit: int
+) -> None:
     name = PurePosixPath(path).name.lower()
     role = _JSON_ROLES.get(name)
     if role is not None:
@@ -106,7 +136,7 @@ def _read_one(meta: Metadata, path: str, blob: Blob, digests: Mapping[str, str])
         return
     if name == "tokenizer.json":
         if meta.tokenizer_json is None:
-            loaded = _load_json(meta, path, blob, TOKENIZER_JSON_LIMIT)
+            loaded = _load_json(meta, path, blob, tokenizer_limit)
             if loaded is not None:
                 meta.tokenizer_json = loaded
         return

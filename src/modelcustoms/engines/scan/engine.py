@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from modelcustoms.artifacts.blob import Blob, BytesBlob, FileBlob, Opener, SpooledBlob
+from modelcustoms.artifacts.httpclient import TransferLimitExceeded
 from modelcustoms.artifacts.sniff import hint_of, sniff
 from modelcustoms.core import (
     Artifact,
@@ -189,6 +190,10 @@ class ScanEngine:
             if isinstance(blob, FileBlob) and not blob.unchanged():
                 out.append(ctx.finding("scan.changed-during-scan", "file changed during the scan"))
             return budget, out
+        except TransferLimitExceeded as exc:
+            # A remote weight file is not downloaded unless asked: not verified, and says why.
+            budget.errors += 1
+            return budget, [Skip(artifact=opener.path, reason="not-downloaded", detail=str(exc))]
         except OSError as exc:
             budget.errors += 1
             return budget, [Skip(artifact=opener.path, reason="unreadable", detail=str(exc))]
