@@ -185,6 +185,7 @@ def main() -> int:
     )
     ap.add_argument("--dir", type=Path, help="where to write the big files (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the files afterwards")
+    ap.add_argument("--size-factor", type=float, default=1.0, help="scale sizes (smoke tests)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(dir=args.dir)
     files = {
@@ -193,8 +194,8 @@ def main() -> int:
     }
     try:
         print("writing files ...", flush=True)
-        write_safetensors(files["model.safetensors (2 GiB)"], 2 * GB)
-        write_torch_zip(files["pytorch_model.bin (1 GiB zip)"], 1 * GB)
+        write_safetensors(files["model.safetensors (2 GiB)"], int(2 * GB * args.size_factor))
+        write_torch_zip(files["pytorch_model.bin (1 GiB zip)"], int(GB * args.size_factor))
         rows = []
         for label, path in files.items():
             size = path.stat().st_size

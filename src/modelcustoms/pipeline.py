@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, SubjectKind, ToolInfo
-from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT
+from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.base import Source, info_of
 from modelcustoms.sources.resolve import LocalSource, SourceOptions, resolve
 from modelcustoms.version import __version__
-
 
 REMOTE_TOKENIZER_LIMIT = 1024 * 1024
 """A remote tokenizer.json larger than this is not fetched (config signatures still apply)."""

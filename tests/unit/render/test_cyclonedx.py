@@ -200,3 +200,15 @@ def test_single_file_subject_carries_its_hash_and_hf_purl():
     assert model["hashes"] == [{"alg": "SHA-256", "content": SHA_A}]
     assert model["purl"] == "pkg:huggingface/Qwen/Qwen2.5-0.5B@abc123"
     assert model["version"] == "ABC123"
+
+
+def test_a_real_inspection_of_the_sample_zoo_validates(tmp_path):
+    """Hostile member names, nested archives and every engine's output, through the schema."""
+    from modelcustoms.pipeline import inspect_paths
+    from modelcustoms.samples import build_zoo
+
+    build_zoo(tmp_path, scale="demo")
+    report = inspect_paths([tmp_path])
+    bom = _rendered(report)
+    assert len(bom["vulnerabilities"]) == len(report.findings)
+    assert renderer_for(OutputFormat.HTML).render(report).startswith(b"<!DOCTYPE html>")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from modelcustoms.artifacts.protobuf import LEN, VARINT, Field, ProtobufError, WireReader
 from modelcustoms.core import Format, Rule, Severity
 from modelcustoms.engines.scan.base import Analyzer, Result, ScanContext
-from modelcustoms.engines.scan.keras import check_config, config_rules, load_json
+from modelcustoms.engines.scan.keras_config import check_config, config_rules, load_json
 from modelcustoms.engines.scan.onnx import unsafe_relative_path
 
 MAX_NODES = 2_000_000

@@ -563,7 +563,7 @@ def test_opcode_limit(scan_files: ScanFiles) -> None:
 
 
 def test_many_marks_hit_the_limit(scan_files: ScanFiles, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelcustoms.engines.scan import pickle as mod
+    from modelcustoms.engines.scan import pickle_machine as mod
 
     monkeypatch.setattr(mod, "MARK_CAP", 100)
     result = run(scan_files, PROTO2 + b"(" * 200 + b".")
