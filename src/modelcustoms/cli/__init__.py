@@ -14,13 +14,13 @@ from modelcustoms.version import __version__
 DESCRIPTION = """\
 Inspect open-weight AI models at the border of your software.
 
-Exit codes: 0 clean (nothing at or above --fail-on), 1 findings at or above --fail-on,
-2 usage or input error."""
+Exit codes: 0 clean (nothing at or above --fail-on, no policy deny), 1 policy deny or
+findings at or above --fail-on, 2 usage or input error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from modelcustoms.cli import demo, meta, passport, scan
+    from modelcustoms.cli import demo, meta, passport, policy, scan
 
     parser = argparse.ArgumentParser(
         prog="customs",
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     meta.register(sub)
     passport.register(sub)
+    policy.register(sub)
     return parser
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from modelcustoms.cli.options import EXIT_FINDINGS, EXIT_OK, Color, FailOn
 from modelcustoms.cli.output import write_output
-from modelcustoms.core import Report
+from modelcustoms.core import Decision, Report, Verdict
 from modelcustoms.errors import UsageError
 from modelcustoms.render import OutputFormat, renderer_for
 
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         ),
         (
             "inspect",
-            "run every engine that applies to a model (scan and provenance)",
+            "run every engine that applies to a model (scan and provenance), then --policy",
             run_inspect,
         ),
         (
@@ -40,6 +40,10 @@ def register(sub: Any) -> None:
         add_output_options(p)
         if name != "provenance":
             add_scan_options(p)
+        if name == "inspect":
+            from modelcustoms.cli.policy import add_policy_option
+
+            add_policy_option(p)
         p.add_argument(
             "--download",
             action="store_true",
@@ -111,8 +115,8 @@ def scan_options(args: argparse.Namespace) -> Any:
     )
 
 
-def emit(report: Report, args: argparse.Namespace) -> int:
-    """Render the report, write it, and map it to an exit code."""
+def emit(report: Report, args: argparse.Namespace, verdict: Verdict | None = None) -> int:
+    """Render the report (with the verdict), write it, and map both to an exit code."""
     color = args.color is Color.ALWAYS or (
         args.color is Color.AUTO
         and args.output is None
@@ -120,8 +124,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
         and "NO_COLOR" not in os.environ
     )
     width = 160 if args.output is not None else _terminal_width()
-    data = renderer_for(args.format, color=color, width=width).render(report)
+    data = renderer_for(args.format, color=color, width=width).render(report, verdict)
     write_output(data, args.output)
+    if verdict is not None and verdict.decision is Decision.DENY:
+        return EXIT_FINDINGS
     threshold = args.fail_on.threshold()
     if threshold is not None and any(f.severity >= threshold for f in report.findings):
         return EXIT_FINDINGS
@@ -146,7 +152,14 @@ def _run(args: argparse.Namespace, *, scan: bool, provenance: bool) -> int:
         run_scan=scan,
         run_provenance=provenance,
     )
-    return emit(inspect(args.paths, opts), args)
+    spec = getattr(args, "policy", None)
+    if spec is None:
+        return emit(inspect(args.paths, opts), args)
+    from modelcustoms.cli.policy import judge, load_gate
+
+    policy = load_gate(spec)  # before the engines: a broken policy fails fast
+    report = inspect(args.paths, opts)
+    return emit(report, args, judge(report, policy).verdict)
 
 
 def run_scan(args: argparse.Namespace) -> int:

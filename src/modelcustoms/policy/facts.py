@@ -191,6 +191,9 @@ KNOWN_FACTS: dict[str, TypeAdapter[Any]] = {
 }
 """Fact key → expected shape; a fact that does not match is dropped into ``invalid_facts``."""
 
+DERIVED_FACTS = ("license.effective", "license.resolved")
+"""Facts the policy layer derives (from ``license.declared`` + ``license.family_candidates``)."""
+
 _LICENSE_FIELDS = (
     "hf_license_id",
     "commercial_use",
@@ -222,6 +225,11 @@ def build_facts(report: Report, kb: KnowledgeBase | None = None) -> FactsDocumen
             continue
         values.setdefault(fact.key, []).append(value)
         first.setdefault(fact.key, value)
+    for key in DERIVED_FACTS:
+        if key in first:
+            first.pop(key)
+            values.pop(key, None)
+            invalid[key] = "reserved: derived by the policy layer, the report's value is ignored"
     _derive_license(first, kb, invalid)
     nested = _nest(first, invalid)
     engines = {
@@ -349,11 +357,7 @@ def _derive_license(
     """``license.effective`` (rows to judge) and ``license.resolved`` from declared + candidates."""
     declared = facts.get("license.declared")
     candidates = [_complete(dict(row), kb) for row in facts.get("license.family_candidates") or []]
-    if "license.effective" in facts or "license.resolved" in facts:
-        invalid["license.effective"] = "reserved for the policy layer; the report's value ignored"
     if declared is None and not candidates:
-        facts.pop("license.effective", None)
-        facts.pop("license.resolved", None)
         return
     effective: list[dict[str, Any]] = candidates
     resolved = len(candidates) == 1
@@ -365,10 +369,12 @@ def _derive_license(
         if matches:
             effective, resolved = matches, len({_terms(m) for m in matches}) == 1
         else:
-            effective = [{"id": want, "name": declared, "commercial_use": "unknown"}]
+            effective = [_complete({"id": want, "name": declared, "commercial_use": "unknown"}, kb)]
             resolved = False
     facts["license.effective"] = effective
     facts["license.resolved"] = resolved
+    for key in DERIVED_FACTS:
+        invalid.pop(key, None)
 
 
 def _terms(row: dict[str, Any]) -> str:

@@ -244,7 +244,7 @@ def _validate(raw: dict[str, Any], file: str, issue: _Report) -> Policy | None:
         head = Policy.model_validate(rest)
     except ValidationError as exc:
         for err in exc.errors():
-            counted(file, _loc(err["loc"]) or "policy", err["msg"])
+            counted(file, _loc(err["loc"]) or "policy", err["msg"].removeprefix("Value error, "))
         return None
     if before.count:
         return None
@@ -283,7 +283,11 @@ def _items(
         except ValidationError as exc:
             for err in exc.errors():
                 loc = _loc(err["loc"])
-                issue(file, f"{where}.{loc}" if loc else where, err["msg"])
+                issue(
+                    file,
+                    f"{where}.{loc}" if loc else where,
+                    err["msg"].removeprefix("Value error, "),
+                )
     return out
 
 
@@ -307,8 +311,11 @@ def _merge(own: Policy, parents: list[tuple[str, Policy]], file: str, issue: _Re
                 issue(file, f"{where} ({rule.id})", "rule id defined twice with different content")
             rules[rule.id] = rule
         for src in parent.sources:
-            if src.id in sources and sources[src.id] != src:
-                issue(file, f"sources ({src.id})", "source id defined twice with different content")
+            overridden = spec == "" or any(s.id == src.id for s in own.sources)
+            if src.id in sources and sources[src.id] != src and not overridden:
+                issue(
+                    file, f"sources ({src.id})", "defined differently by two profiles; set it here"
+                )
             sources[src.id] = src
         waivers.extend(w for w in parent.waivers if w not in waivers)
         if spec:
