@@ -25,7 +25,8 @@ def test_remote_70b_class_provenance_is_cheap(tmp_path: Path) -> None:
         )
         hub.reset_counters()
         report = inspect(["hf:meta-llama/Meta-Llama-3-70B"], options)
-        requests, sent = hub.requests, hub.bytes_sent
+    # Read the counters after the server stopped: its handler threads have all finished.
+    requests, sent = hub.requests, hub.bytes_sent
     print(f"remote provenance, 70B-class layout: {requests} requests, {sent} bytes")
     facts = {f.key: f.value for f in report.facts}
     assert facts["identity.family"] == "llama3"

@@ -183,7 +183,7 @@ def test_huge_counts_and_lengths_fail_fast_without_allocation() -> None:
     assert g.error is not None and g.error.kind in {"truncated", "limit"}
     g = _read(b"GGUF" + struct.pack("<IQQ", 3, 0, 2**64 - 1))
     assert g.error is not None and g.error.kind == "limit"
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 3.0
 
 
 def test_limits_are_structured_errors() -> None:
@@ -229,7 +229,7 @@ def test_large_token_arrays_parse_fast_and_are_kept_short() -> None:
     assert len(toks.items) == 64 and not toks.complete and toks.digest
     scores = g.get("tokenizer.ggml.scores")
     assert isinstance(scores, GGUFArray) and scores.count == 150_000
-    assert elapsed < 0.5, elapsed
+    assert elapsed < 3.0, elapsed
 
 
 def test_tensor_nbytes() -> None:
