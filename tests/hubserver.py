@@ -198,6 +198,10 @@ class HubServer:
         """Requests answered by both listeners."""
         return len(self.hits)
 
+    def _add_bytes(self, sent: int) -> None:
+        with self._lock:
+            self.bytes_sent += sent
+
     def _record(self, hit: Hit, sent: int) -> None:
         with self._lock:
             self.hits.append(hit)
@@ -352,6 +356,9 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
+        # NOTE: the hit is counted before the body goes out, so a client that has its response
+        # always sees its request counted (no race with the handler thread); bytes follow.
+        self._hit(status, 0)
         sent = 0
         try:
             pos = start
@@ -363,7 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client stopped reading, as it should
         finally:
-            self._hit(status, sent)
+            self.server.hub._add_bytes(sent)
 
     def _send(
         self,
@@ -386,9 +393,9 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        self._hit(status, 0 if head else len(body))
         if not head:
             self.wfile.write(body)
-        self._hit(status, 0 if head else len(body))
 
     def _hit(self, status: int, sent: int) -> None:
         hit = Hit(

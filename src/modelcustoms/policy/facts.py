@@ -363,7 +363,11 @@ def _derive_license(
     resolved = len(candidates) == 1
     if isinstance(declared, str):
         want = declared.strip().lower()
-        matches = [c for c in candidates if want in _tokens(str(c.get("hf_license_id") or ""))]
+        matches = [
+            c
+            for c in candidates
+            if want == c.get("id") or want in _tokens(str(c.get("hf_license_id") or ""))
+        ]
         if not matches:
             matches = _kb_rows_for(want, kb)
         if matches:

@@ -240,13 +240,21 @@ def _validate(raw: dict[str, Any], file: str, issue: _Report) -> Policy | None:
     sources = _items(raw, "sources", Source, file, counted, label="id")
     waivers = _items(raw, "waivers", Waiver, file, counted, label="rule")
     rest = {k: v for k, v in raw.items() if k not in ("rules", "sources", "waivers")}
+    head: Policy | None = None
     try:
         head = Policy.model_validate(rest)
     except ValidationError as exc:
         for err in exc.errors():
             counted(file, _loc(err["loc"]) or "policy", err["msg"].removeprefix("Value error, "))
-        return None
-    if before.count:
+    if head is None or before.count:
+        # Still compile the rules that validated, so CEL errors are reported in the same run;
+        # cross-references (sources, waivers) are checked only once the file is valid.
+        raw_sources = raw.get("sources") if isinstance(raw.get("sources"), list) else []
+        known = {item.get("id") for item in raw_sources if isinstance(item, dict)}
+        for rule in rules:
+            _compile(rule, file, issue)
+            if not raw.get("extends") and rule.source not in known:
+                issue(file, f"rules ({rule.id}).source", f"unknown source {rule.source!r}")
         return None
     return head.model_copy(
         update={"rules": tuple(rules), "sources": tuple(sources), "waivers": tuple(waivers)}
