@@ -99,7 +99,8 @@ def bench_eval(n_reports: int, repeat: int) -> dict:
 
     def run_rules(act):
         for c in policy.rules:
-            c.applies.run(act)
+            if c.applies is not None:
+                c.applies.run(act)
             c.when.run(act)
 
     cel_us = [_median_us(lambda a=a: run_rules(a), repeat) for a in acts]

@@ -22,15 +22,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from modelcustoms.core import Decision, Report, Verdict
-from modelcustoms.kb import KnowledgeBase
-from modelcustoms.policy.cel import Activation, Outcome, Program, bind
+from modelcustoms.policy.cel import Activation, Outcome, bind
 from modelcustoms.policy.facts import FactsDocument, build_facts, lookup
 from modelcustoms.policy.load import CompiledPolicy, CompiledRule
 from modelcustoms.policy.model import Effect, Source, Waiver
+
+if TYPE_CHECKING:
+    from modelcustoms.kb import KnowledgeBase
 
 FACTS_INVALID = "policy.facts-invalid"
 """Rule id reported when the facts document itself could not be built."""
@@ -102,7 +105,7 @@ def evaluate(
         notes.append(f"UNSAFE: policy {name!r} does not check anything; never use it as a gate")
     digest = report.digest()
     try:
-        doc = build_facts(report, kb)
+        doc = build_facts(report, kb, digest=digest)
     except ValidationError as exc:
         why = "; ".join(f"{'/'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
         result = RuleResult(
@@ -134,20 +137,21 @@ def _run_rule(
             rule.id, Status.FAILED_CLOSED, Effect.DENY, f"failed closed: {why}", source
         )
 
-    missing = _missing(compiled.applies_requires, doc)
-    if missing:
-        return closed(f"'applies' needs {missing}")
-    applies = compiled.applies.run(activation)
-    problem = _not_boolean("applies", compiled.applies, applies)
-    if problem:
-        return closed(problem)
-    if applies.value is False:
-        return RuleResult(rule.id, Status.NOT_APPLICABLE, rule.effect, "", source)
+    if compiled.applies is not None:
+        missing = _missing(compiled.applies_requires, doc)
+        if missing:
+            return closed(f"'applies' needs {missing}")
+        applies = compiled.applies.run(activation)
+        problem = _not_boolean("applies", applies)
+        if problem:
+            return closed(problem)
+        if applies.value is False:
+            return RuleResult(rule.id, Status.NOT_APPLICABLE, rule.effect, "", source)
     missing = _missing(compiled.requires, doc)
     if missing:
         return closed(f"needs {missing}")
     outcome = compiled.when.run(activation)
-    problem = _not_boolean("when", compiled.when, outcome)
+    problem = _not_boolean("when", outcome)
     if problem:
         return closed(problem)
     if outcome.value is False:
@@ -169,7 +173,7 @@ def _missing(paths: Iterable[str], doc: FactsDocument) -> str:
     return ", ".join(gone)
 
 
-def _not_boolean(name: str, program: Program, outcome: Outcome) -> str:
+def _not_boolean(name: str, outcome: Outcome) -> str:
     if outcome.error is not None:
         return f"'{name}' could not be evaluated: {outcome.error}"
     if not outcome.is_bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -36,7 +36,9 @@ from pydantic import (
 )
 
 from modelcustoms.core import Report
-from modelcustoms.kb import KnowledgeBase
+
+if TYPE_CHECKING:
+    from modelcustoms.kb import KnowledgeBase
 
 KNOWN_ENGINES = ("scan", "provenance", "fingerprint", "audit", "discover")
 """Engines the document always lists (``not-run`` when absent from the report)."""
@@ -210,8 +212,10 @@ _LICENSE_FIELDS = (
 )
 
 
-def build_facts(report: Report, kb: KnowledgeBase | None = None) -> FactsDocument:
-    """Project ``report`` into the validated facts document.
+def build_facts(
+    report: Report, kb: KnowledgeBase | None = None, *, digest: str | None = None
+) -> FactsDocument:
+    """Project ``report`` into the validated facts document (``digest``: a known report digest).
 
     Raises :class:`pydantic.ValidationError` only if the projection itself is inconsistent
     (the evaluator turns that into a deny).
@@ -245,7 +249,7 @@ def build_facts(report: Report, kb: KnowledgeBase | None = None) -> FactsDocumen
             skips=len(run.skips),
         )
     return FactsDocument(
-        report_digest=report.digest(),
+        report_digest=digest or report.digest(),
         subject=SubjectView(
             kind=report.subject.kind.value,
             ref=report.subject.ref,

@@ -40,7 +40,8 @@ class CompiledRule:
 
     rule: Rule
     when: Program
-    applies: Program
+    applies: Program | None
+    """None when the rule always applies (``applies: "true"``, the default)."""
     message: Template
     requires: frozenset[str]
     """Declared ``requires`` plus the unguarded ``facts.…`` paths ``when`` touches."""
@@ -249,8 +250,9 @@ def _validate(raw: dict[str, Any], file: str, issue: _Report) -> Policy | None:
     if head is None or before.count:
         # Still compile the rules that validated, so CEL errors are reported in the same run;
         # cross-references (sources, waivers) are checked only once the file is valid.
-        raw_sources = raw.get("sources") if isinstance(raw.get("sources"), list) else []
-        known = {item.get("id") for item in raw_sources if isinstance(item, dict)}
+        raw_sources = raw.get("sources")
+        items = raw_sources if isinstance(raw_sources, list) else []
+        known = {item.get("id") for item in items if isinstance(item, dict)}
         for rule in rules:
             _compile(rule, file, issue)
             if not raw.get("extends") and rule.source not in known:
@@ -376,7 +378,7 @@ def _compile(rule: Rule, file: str, issue: _Report) -> CompiledRule | None:
     return CompiledRule(
         rule=rule,
         when=programs["when"],
-        applies=programs["applies"],
+        applies=None if rule.applies.strip() == "true" else programs["applies"],
         message=template,
         requires=frozenset(rule.requires) | required_paths(rule.when),
         applies_requires=required_paths(rule.applies),

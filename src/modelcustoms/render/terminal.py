@@ -90,6 +90,8 @@ class TerminalRenderer:
             for s in skips:
                 table.add_row(s.artifact, s.reason, s.detail)
             console.print(table)
+        if verdict is not None:
+            _verdict(console, verdict)
         console.print(_summary(report, verdict))
         return buf.getvalue().encode("utf-8")
 
@@ -147,3 +149,12 @@ def _provenance(console: Console, report: Report) -> None:
             f"{'; ' + where if where else ''})",
         )
     console.print(table)
+
+
+def _verdict(console: Console, verdict: Verdict) -> None:
+    style = {"allow": "bold green", "warn": "bold yellow", "deny": "bold white on red"}
+    title = Text(f"Verdict: {verdict.decision.value.upper()}", style=style[verdict.decision.value])
+    title.append(f"  (policy {verdict.policy})", style="")
+    console.print(title)
+    for reason in verdict.reasons:
+        console.print(Text(f"  - {reason}"))

@@ -103,7 +103,7 @@ def test_facts_document_failure_denies(monkeypatch):
     class Strict(BaseModel):
         x: int
 
-    def broken(report, kb=None):
+    def broken(report, kb=None, digest=None):
         try:
             Strict.model_validate({"x": "not a number"})
         except ValidationError as exc:

@@ -120,7 +120,7 @@ def test_hosted_api_allows_an_operator_elsewhere():
 
 
 def test_hosted_api_fails_closed_only_for_endpoints():
-    decision, fired, statuses = judge("hosted-api-data", make_report(**ENDPOINT))
+    decision, _fired, statuses = judge("hosted-api-data", make_report(**ENDPOINT))
     assert decision is Decision.DENY
     assert statuses["api.operator-country"] is Status.FAILED_CLOSED
     decision, _, statuses = judge("hosted-api-data", make_report(facts=origin("CN")))
@@ -263,3 +263,31 @@ def test_enterprise_default_combines_every_concern():
     decision, fired, _ = judge("enterprise-default", report)
     assert decision is Decision.DENY
     assert {"origin.publisher-domiciled", "license.non-commercial", "security.critical"} <= fired
+
+
+def test_no_builtin_message_placeholder_is_unavailable():
+    from modelcustoms.policy import builtin_profiles
+
+    reports = [
+        make_report(
+            facts={
+                **origin("CN", listed=True),
+                "origin.watchlists": [{"list": "L", "status": "recommended"}],
+                "license.family_candidates": [
+                    license_row("qwen-license", "conditional", revenue_threshold="$1"),
+                    license_row("x", "no", territorial_restriction="EU"),
+                ],
+            },
+            lineage=[("qwen2.5", "CN")],
+            findings=[(f"x.{s.value}", s) for s in Severity],
+            scan=EngineStatus.PARTIAL,
+            skips=["a.bin"],
+            audit=EngineStatus.PARTIAL,
+            audit_facts={"audit.suites": [suite("a", -0.2, -0.3, -0.1), suite("b", 0, -0.1, 0.1)]},
+        ),
+        endpoint(operator="Op", operator_country="CN", operator_parent_country="CN"),
+    ]
+    for name in builtin_profiles():
+        for report in reports:
+            for r in evaluate(report, profile(name)).results:
+                assert "<unavailable>" not in r.message, (name, r.rule_id, r.message)
