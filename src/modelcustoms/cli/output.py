@@ -16,6 +16,10 @@ def write_output(data: bytes, path: Path | None) -> None:
         return
     directory = path.parent if str(path.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    # NOTE: mkstemp creates the file 0600; a report is an ordinary file, so honour the umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
