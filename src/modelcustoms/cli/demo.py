@@ -1,4 +1,4 @@
-"""``customs demo``: the whole pipeline on a built-in zoo of benign and hostile model files."""
+"""``customs demo``: the whole pipeline on a built-in zoo of benign and hostile model files.
 
 Builds the zoo (nothing is downloaded, nothing is executed), inspects it (scan + provenance),
 judges it with the ``enterprise-default`` policy, writes the report in every format, signs a
