@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, SubjectKind, ToolInfo
-from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.base import Source, info_of
 from modelcustoms.sources.resolve import LocalSource, SourceOptions, resolve
@@ -65,6 +64,7 @@ def inspect(
             digests = {a.path: a.sha256 for a in artifacts if a.parent is None}
         if opts.run_provenance:
             from modelcustoms.engines.provenance import ProvenanceEngine
+            from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT
 
             # NOTE: a hub publishes the sha256 of large (LFS) files: evidence can name the
             # weights' digest without downloading them.

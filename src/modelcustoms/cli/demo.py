@@ -12,16 +12,16 @@ import argparse
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from modelcustoms.cli.options import EXIT_FINDINGS, EXIT_OK
 from modelcustoms.cli.output import write_output
 from modelcustoms.cli.scan import add_output_options, emit
 from modelcustoms.core import Report, ReportDocument, Severity, Verdict
 from modelcustoms.render import OutputFormat, renderer_for
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _FILES = {
     OutputFormat.JSON: "report.json",
@@ -59,6 +59,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _demo(root: Path, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from modelcustoms.pipeline import inspect
     from modelcustoms.policy import evaluate, load_policy
     from modelcustoms.samples import build_zoo
@@ -114,6 +116,8 @@ def _passport(report: Report, verdict: Verdict, zoo: Path, out: Path, console: C
 
 
 def _label_table(report: Report, samples: list[Any], console: Console) -> int:
+    from rich.table import Table
+
     table = Table(title=f"Demo: {len(samples)} samples, scan verdict vs label", expand=False)
     for col in ("sample", "technique", "label", "scanner", "ok"):
         table.add_column(col)

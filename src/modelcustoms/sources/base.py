@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from modelcustoms.artifacts.blob import Blob, Opener
-from modelcustoms.artifacts.httpclient import (
+from modelcustoms.artifacts.remote import (
     RangeNotHonoured,
     RemoteAccessDenied,
     RemoteError,

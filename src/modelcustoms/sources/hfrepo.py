@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from modelcustoms.artifacts.httpclient import RemoteProtocolError
+from modelcustoms.artifacts.remote import RemoteProtocolError
 from modelcustoms.sources.base import InvalidReference
 
 _NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?")

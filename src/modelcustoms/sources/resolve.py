@@ -18,18 +18,18 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import assert_never
-
-import httpx
+from typing import TYPE_CHECKING, assert_never
 
 from modelcustoms.artifacts.blob import Opener
-from modelcustoms.artifacts.http import HttpSettings
+from modelcustoms.artifacts.remote import HttpSettings
 from modelcustoms.core import Skip, Subject, SubjectKind
 from modelcustoms.sources.base import InvalidReference, Source
 from modelcustoms.sources.hfrepo import check_repo_id, check_revision
-from modelcustoms.sources.huggingface import HubSettings, HuggingFaceSource
 from modelcustoms.sources.local import LocalInputs, local_inputs
 from modelcustoms.sources.ollama import OllamaName, OllamaSource, store_root
+
+if TYPE_CHECKING:
+    import httpx
 
 HF_PREFIX = "hf:"
 OLLAMA_PREFIX = "ollama:"
@@ -82,6 +82,8 @@ def _hf(ref: str, body: str) -> SubjectRef:
 
 
 def _endpoint(ref: str, text: str) -> SubjectRef:
+    import httpx  # NOTE: imported on use: local scans should not pay for an HTTP stack
+
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
@@ -119,6 +121,8 @@ def resolve(ref: str, options: SourceOptions | None = None) -> Source:
         case SubjectKind.PATH:
             return LocalSource([Path(parsed.target)])
         case SubjectKind.HUGGINGFACE:
+            from modelcustoms.sources.huggingface import HubSettings, HuggingFaceSource
+
             return HuggingFaceSource(
                 ref,
                 parsed.target,
@@ -172,6 +176,8 @@ class EndpointSource:
     """
 
     def __init__(self, ref: str, url: str) -> None:
+        import httpx
+
         parsed = httpx.URL(url)
         self.base_url = str(parsed.copy_with(fragment=None))
         self.model = parsed.fragment or None

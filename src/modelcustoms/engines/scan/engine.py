@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from modelcustoms.artifacts.blob import Blob, BytesBlob, FileBlob, Opener, SpooledBlob
-from modelcustoms.artifacts.httpclient import TransferLimitExceeded
 from modelcustoms.artifacts.sniff import hint_of, sniff
 from modelcustoms.core import (
     Artifact,
@@ -180,6 +179,8 @@ class ScanEngine:
                 blob.close()
                 blob = BytesBlob(data)
                 digest = hashlib.sha256(data).hexdigest()
+            elif isinstance(blob, FileBlob):
+                digest = blob.sha256()
             else:
                 h = hashlib.sha256()
                 for chunk in blob.chunks():
@@ -190,13 +191,12 @@ class ScanEngine:
             if isinstance(blob, FileBlob) and not blob.unchanged():
                 out.append(ctx.finding("scan.changed-during-scan", "file changed during the scan"))
             return budget, out
-        except TransferLimitExceeded as exc:
-            # A remote weight file is not downloaded unless asked: not verified, and says why.
-            budget.errors += 1
-            return budget, [Skip(artifact=opener.path, reason="not-downloaded", detail=str(exc))]
         except OSError as exc:
             budget.errors += 1
-            return budget, [Skip(artifact=opener.path, reason="unreadable", detail=str(exc))]
+            # NOTE: sources may name the reason (a remote weight file is "not-downloaded" unless
+            # asked); reading it by attribute keeps the engine free of HTTP imports.
+            reason = str(getattr(exc, "skip_reason", "unreadable"))
+            return budget, [Skip(artifact=opener.path, reason=reason, detail=str(exc))]
         finally:
             blob.close()
 
