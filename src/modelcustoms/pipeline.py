@@ -100,6 +100,20 @@ def inspect_paths(
     return inspect(paths, options, now=now)
 
 
+def discover(path: str | Path, *, now: datetime | None = None) -> Report:
+    """Find every model a codebase or disk tree uses (discover engine only)."""
+    from modelcustoms.engines.discover import DiscoverEngine
+    from modelcustoms.errors import InputError
+
+    root = Path(path)
+    if not root.exists():
+        msg = f"no such file or folder: {root}"
+        raise InputError(msg)
+    result = DiscoverEngine().run(root)
+    subject = Subject(kind=SubjectKind.PATH, ref=str(path), name=root.resolve().name or str(root))
+    return _report(subject, result.artifacts, (result.run,), now)
+
+
 def _report(
     subject: Subject,
     artifacts: tuple[Artifact, ...],

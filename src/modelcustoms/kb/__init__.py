@@ -1,11 +1,19 @@
-"""Knowledge as data: publishers, model families, licences and tokenizer fingerprints.
+"""Knowledge as data: publishers, model families, licences, tokenizer fingerprints, providers.
 
 The rows live in ``kb/data/*.json``; every row carries the public source it was taken from.
 Adding a family or a publisher is a data change only.
 """
 
 from modelcustoms.kb.load import KBError, KnowledgeBase, default_kb, load_kb
-from modelcustoms.kb.schema import Family, License, PreTokenizer, Publisher, Release, WatchListing
+from modelcustoms.kb.schema import (
+    Family,
+    License,
+    PreTokenizer,
+    Provider,
+    Publisher,
+    Release,
+    WatchListing,
+)
 
 __all__ = [
     "Family",
@@ -13,6 +21,7 @@ __all__ = [
     "KnowledgeBase",
     "License",
     "PreTokenizer",
+    "Provider",
     "Publisher",
     "Release",
     "WatchListing",

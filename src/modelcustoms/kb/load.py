@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from modelcustoms.kb.schema import Family, License, PreTokenizer, Publisher
+from modelcustoms.kb.schema import Family, License, PreTokenizer, Provider, Publisher
 
 FILES: Mapping[str, tuple[str, type[BaseModel]]] = {
     "publishers.json": ("publishers", Publisher),
     "families.json": ("families", Family),
     "licenses.json": ("licenses", License),
     "pretokenizers.json": ("pretokenizers", PreTokenizer),
+    "providers.json": ("providers", Provider),
 }
 """Each data file and the list key holding its rows."""
 
@@ -51,6 +52,7 @@ class KnowledgeBase:
     families: tuple[Family, ...]
     licenses: tuple[License, ...]
     pretokenizers: tuple[PreTokenizer, ...]
+    providers: tuple[Provider, ...] = ()
     digests: Mapping[str, str] = field(default_factory=dict)
     """sha256 of each data file as loaded, so evidence can point into an exact KB version."""
     pointers: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -124,6 +126,7 @@ def load_kb(folder: Path | None = None) -> KnowledgeBase:
         families=tuple(rows["families"]),
         licenses=tuple(rows["licenses"]),
         pretokenizers=tuple(rows["pretokenizers"]),
+        providers=tuple(rows["providers"]),
         digests={f: str(v["sha256"]) for f, v in raw.items()},
         pointers=pointers,
     )
@@ -231,6 +234,11 @@ def _cross_check(kb: KnowledgeBase, broken: set[str]) -> Iterable[KBError]:
             if missing("families", fam_id, kb.family(fam_id)):
                 msg = f"unknown family {fam_id!r}"
                 yield KBError("licenses.json", f"licenses ({row.id})", msg)
+    yield from _duplicates("providers.json", "providers", [p.id for p in kb.providers])
+    for prov in kb.providers:
+        if prov.publisher and missing("publishers", prov.publisher, kb.publisher(prov.publisher)):
+            msg = f"unknown publisher {prov.publisher!r}"
+            yield KBError("providers.json", f"providers ({prov.id})", msg)
     for t in kb.pretokenizers:
         if t.family and missing("families", t.family, kb.family(t.family)):
             msg = f"unknown family {t.family!r}"

@@ -1,5 +1,5 @@
-"""Row models of the knowledge base: publishers, families (with releases), licences, and the
-llama.cpp pre-tokenizer table.
+"""Row models of the knowledge base: publishers, families (with releases), licences, the
+llama.cpp pre-tokenizer table, and API/model providers (hosts, SDK classes, model names).
 
 Every row names the public source(s) it was taken from and says whether it was checked
 (``verified``) and how (``verification``). Rows reject unknown fields, so a typo in a data file
@@ -224,3 +224,44 @@ class PreTokenizer(_Row):
     ref: SourceUrl
     family: RowId | None = None
     """The knowledge-base family whose tokenizer this is, when it is one of ours."""
+
+
+class Provider(_Row):
+    """Something that serves or fetches models: an API host, a model hub, a local runtime.
+
+    ``discover`` builds its whole vocabulary from these rows: hostnames, SDK classes and loader
+    functions, LiteLLM-style prefixes and the model-name patterns of a provider's own models.
+    """
+
+    id: RowId
+    name: str
+    kind: Literal["api", "hub", "runtime", "ollama"]
+    """``api``: a remote service; ``hub``: weights are downloaded by repo id; ``runtime``: a
+    local server of hub weights (vLLM); ``ollama``: a local runtime of Ollama tags."""
+    operator: str
+    """Legal entity operating the hosts."""
+    country: Country | None = None
+    """Country of the operator (None for local runtimes)."""
+    publisher: RowId | None = None
+    """Knowledge-base publisher of the models the provider serves natively, if any."""
+    hosts: tuple[str, ...] = ()
+    """Hostnames (lowercase); a subdomain of a listed host matches."""
+    sdk_classes: tuple[str, ...] = ()
+    """Classes and functions whose call names this provider (LangChain, LlamaIndex, SDKs)."""
+    litellm_prefixes: tuple[str, ...] = ()
+    """``prefix/model`` strings routed to this provider (LiteLLM and similar routers)."""
+    model_patterns: tuple[Pattern, ...] = ()
+    """Regexes (lowercase, searched) matching the names of this provider's own models."""
+    verified: bool
+    verification: str
+    sources: Sources
+    notes: str = ""
+
+    @field_validator("hosts", "model_patterns", "litellm_prefixes")
+    @classmethod
+    def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for v in value:
+            if v != v.lower():
+                msg = f"write lowercase: {v.lower()!r}"
+                raise ValueError(msg)
+        return value

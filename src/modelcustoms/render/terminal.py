@@ -58,6 +58,7 @@ class TerminalRenderer:
                 f"{len(run.findings)} finding(s), {len(run.skips)} skip(s), {run.duration_s:.2f}s"
             )
         _provenance(console, report)
+        _references(console, report)
         findings = report.findings
         if findings:
             table = Table(title="Findings", show_lines=False, expand=True)
@@ -147,6 +148,35 @@ def _provenance(console: Console, report: Report) -> None:
             "lineage",
             f"{claim.subject} → {claim.base} ({claim.relation.value}; {claim.level.value}"
             f"{'; ' + where if where else ''})",
+        )
+    console.print(table)
+
+
+def _references(console: Console, report: Report) -> None:
+    refs = [f.value for f in report.facts if f.key == "discover.reference"]
+    if not refs:
+        return
+    table = Table(title=f"Model references ({len(refs)})", expand=True)
+    table.add_column("where", overflow="fold", ratio=2)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("model / endpoint", overflow="fold", ratio=3)
+    table.add_column("publisher", overflow="fold", ratio=1)
+    table.add_column("country", no_wrap=True)
+    table.add_column("host country", no_wrap=True)
+    for r in refs:
+        where = str(r.get("file", ""))
+        if r.get("cell") is not None:
+            where += f" [cell {r['cell']}]"
+        if r.get("line"):
+            where += f":{r['line']}"
+        what = " @ ".join(str(x) for x in (r.get("model"), r.get("endpoint")) if x)
+        publisher = r.get("publisher") or "unknown"
+        if not r.get("publisher") and r.get("unresolved"):
+            publisher += f" ({r['unresolved']})"
+        local = r.get("kind") in ("hf-model", "ollama", "gguf-file") and not r.get("endpoint")
+        host = r.get("host_country") or ("local" if local and not r.get("host_operator") else "?")
+        table.add_row(
+            where, str(r.get("kind", "")), what, publisher, r.get("publisher_country") or "?", host
         )
     console.print(table)
 

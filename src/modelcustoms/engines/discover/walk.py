@@ -1,0 +1,189 @@
+"""Walk a tree without following links, classify files by name, and say what was left out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from modelcustoms.engines.discover.text import Syntax
+
+VENDORED = frozenset(
+    {
+        "site-packages",
+        "dist-packages",
+        "node_modules",
+        "vendor",
+        "third_party",
+        "third-party",
+        ".venv",
+        "venv",
+        "bower_components",
+    }
+)
+"""Directories of third-party code: their references are someone else's (reported as skips)."""
+IGNORED = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".idea",
+        ".vscode",
+    }
+)
+"""Tool state, not software: left out silently."""
+
+
+class FileKind(StrEnum):
+    """How a file is read."""
+
+    PYTHON = "python"
+    NOTEBOOK = "notebook"
+    TEXT = "text"
+    DOC = "doc"
+    MAYBE_MODEL = "maybe-model"
+    """Possibly a model file: its first bytes are sniffed (GGUF magic), nothing else is read."""
+    OTHER = "other"
+
+
+_SUFFIX: dict[str, tuple[FileKind, Syntax]] = {
+    ".py": (FileKind.PYTHON, Syntax.HASH),
+    ".pyi": (FileKind.PYTHON, Syntax.HASH),
+    ".ipynb": (FileKind.NOTEBOOK, Syntax.NONE),
+    ".md": (FileKind.DOC, Syntax.NONE),
+    ".rst": (FileKind.DOC, Syntax.NONE),
+    ".txt": (FileKind.DOC, Syntax.NONE),
+    ".adoc": (FileKind.DOC, Syntax.NONE),
+    ".gguf": (FileKind.MAYBE_MODEL, Syntax.NONE),
+    ".bin": (FileKind.MAYBE_MODEL, Syntax.NONE),
+    ".ggml": (FileKind.MAYBE_MODEL, Syntax.NONE),
+    ".json": (FileKind.TEXT, Syntax.NONE),
+}
+for _s in (
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".properties",
+    ".env",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".mk",
+    ".dockerfile",
+    ".rb",
+    ".r",
+    ".ps1",
+):
+    _SUFFIX[_s] = (FileKind.TEXT, Syntax.HASH)
+for _s in (
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".mts",
+    ".java",
+    ".kt",
+    ".kts",
+    ".scala",
+    ".gradle",
+    ".go",
+    ".cs",
+    ".rs",
+    ".swift",
+    ".php",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".h",
+    ".dart",
+):
+    _SUFFIX[_s] = (FileKind.TEXT, Syntax.SLASH)
+for _s in (".tf", ".tfvars", ".hcl"):
+    _SUFFIX[_s] = (FileKind.TEXT, Syntax.HCL)
+_NAMES = {"dockerfile", "containerfile", "makefile", "gnumakefile", "procfile", "justfile"}
+_LOCKFILES = {
+    "package-lock.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "uv.lock",
+    "cargo.lock",
+}
+
+
+def classify(name: str) -> tuple[FileKind, Syntax]:
+    """How to read a file, by its name (content decides for possible model files)."""
+    low = name.lower()
+    if low in _LOCKFILES:
+        return FileKind.OTHER, Syntax.NONE
+    if low.startswith(".env") or low.endswith(".env") or low in _NAMES:
+        return FileKind.TEXT, Syntax.HASH
+    if low.startswith(("dockerfile", "containerfile")) or low.endswith(".dockerfile"):
+        return FileKind.TEXT, Syntax.HASH
+    dot = low.rfind(".")
+    suffix = low[dot:] if dot > 0 else ""
+    return _SUFFIX.get(suffix, (FileKind.OTHER, Syntax.NONE))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A regular file to look at."""
+
+    path: Path
+    rel: str
+    size: int
+    kind: FileKind
+    syntax: Syntax
+
+
+def walk(root: Path, vendored: list[str], max_files: int) -> Iterator[Entry]:
+    """Regular files under ``root`` (or ``root`` itself), sorted per directory, links not followed.
+
+    Vendored directories are appended to ``vendored`` instead of being entered.
+    """
+    if root.is_file():
+        kind, syntax = classify(root.name)
+        yield Entry(root, root.name, root.stat().st_size, kind, syntax)
+        return
+    stack = [root]
+    count = 0
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name in IGNORED:
+                    continue
+                if e.name in VENDORED:
+                    vendored.append(os.path.relpath(e.path, root))
+                    continue
+                subdirs.append(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                count += 1
+                if count > max_files:
+                    return
+                kind, syntax = classify(e.name)
+                try:
+                    size = e.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+                yield Entry(Path(e.path), rel, size, kind, syntax)
+        stack.extend(reversed(subdirs))
