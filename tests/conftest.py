@@ -40,3 +40,11 @@ def scan_files(tmp_path: Path) -> ScanFiles:
 def rule_ids(result: ScanResult) -> set[str]:
     """The rule ids of all findings of a scan result."""
     return {f.rule_id for f in result.run.findings}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_template_cache() -> None:
+    """Chat-template results are cached by content; tests that patch the renderer need a clean cache."""
+    from modelcustoms.engines.scan.templates import _check_cached
+
+    _check_cached.cache_clear()

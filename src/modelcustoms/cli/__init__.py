@@ -20,7 +20,7 @@ findings at or above --fail-on, 2 usage or input error."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from modelcustoms.cli import demo, discover, meta, passport, policy, scan
+    from modelcustoms.cli import demo, discover, fingerprint, meta, passport, policy, scan
 
     parser = argparse.ArgumentParser(
         prog="customs",
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan.register(sub)
     discover.register(sub)
+    fingerprint.register(sub)
     demo.register(sub)
     meta.register(sub)
     passport.register(sub)

@@ -25,6 +25,7 @@ VARIABLES = (
     "lineage",
     "skips",
     "engines",
+    "references",
     "params",
     "report_digest",
 )

@@ -9,6 +9,8 @@ and validated here first, so that a rule is written against one documented shape
 - ``findings`` with ``rank`` (0 info … 4 critical);
 - ``facts``: every fact as a nested map by its dotted key (the first fact of a key wins),
   ``fact_values``: every value of every key (flat), ``invalid_facts``: key → why it was dropped;
+- ``references``: every model reference the discover engine found (``discover.reference``),
+  validated, with every field present (null when unknown);
 - ``lineage``, ``skips``, and ``engines``: name → status, with every known engine present
   (``not-run`` when it did not run), so ``engines.audit.status`` is always defined.
 
@@ -142,6 +144,8 @@ class FactsDocument(_Strict):
     lineage: tuple[LineageView, ...]
     skips: tuple[SkipView, ...]
     engines: dict[str, EngineView]
+    references: tuple[dict[str, JsonValue], ...] = ()
+    """Every valid ``discover.reference`` (every field present, null when unknown)."""
 
     def to_cel(self) -> dict[str, Any]:
         """The plain JSON-shaped mapping handed to CEL."""
@@ -175,7 +179,30 @@ class _SuiteDelta(_Open):
     delta_ci_high: float = Field(ge=-1.0, le=1.0)
 
 
+class _Reference(_Open):
+    """A ``discover.reference`` row: the fields a rule compares, typed (more may follow)."""
+
+    kind: str
+    model: str | None = None
+    endpoint: str | None = None
+    file: str
+    line: int | None = None
+    cell: int | None = None
+    publisher: str | None = None
+    publisher_country: Country | None = None
+    host_operator: str | None = None
+    host_country: Country | None = None
+    lineage: tuple[str, ...] = ()
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    via: str | None = None
+    unresolved: str | None = None
+
+
+REFERENCE_KEY = "discover.reference"
+"""Fact key of the discover engine's model references (exposed to rules as ``references``)."""
+
 KNOWN_FACTS: dict[str, TypeAdapter[Any]] = {
+    REFERENCE_KEY: TypeAdapter(_Reference),
     "origin.country": TypeAdapter(Country),
     "origin.ultimate_parent_country": TypeAdapter(Country),
     "origin.incorporation_country": TypeAdapter(Country),
@@ -298,6 +325,7 @@ def build_facts(
             for s in run.skips
         ),
         engines=engines,
+        references=tuple(values.get(REFERENCE_KEY, ())),
     )
 
 

@@ -29,6 +29,8 @@ from modelcustoms.core import (
     SubjectKind,
     Verdict,
 )
+from modelcustoms.render.cyclonedx_discover import FACT_KEY as DISCOVER_FACT
+from modelcustoms.render.cyclonedx_discover import discovered_inventory
 
 SPEC_VERSION = "1.6"
 SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -124,7 +126,23 @@ def build_bom(report: Report, verdict: Verdict | None = None) -> dict[str, Any]:
         },
         "components": [_model(report, facts, files)],
     }
-    vulns = [_vulnerability(i, f, report, file_refs) for i, f in enumerate(report.findings)]
+    inventory = discovered_inventory(report)
+    if inventory is not None:
+        # NOTE: a discover subject is software that uses models, not a model itself.
+        bom["components"][0]["type"] = "application"
+        bom["components"] += inventory.components
+        if inventory.services:
+            bom["services"] = inventory.services
+        bom["dependencies"] = [{"ref": MODEL_REF, "dependsOn": inventory.refs}]
+        if inventory.compositions:
+            bom["compositions"] = inventory.compositions
+    # NOTE: discover findings rank references (a covered-nation model is not a vulnerability);
+    # the components and services above carry them.
+    vulns = [
+        _vulnerability(i, f, report, file_refs)
+        for i, f in enumerate(report.findings)
+        if f.engine != "discover"
+    ]
     if vulns:
         bom["vulnerabilities"] = vulns
     return bom
@@ -195,13 +213,14 @@ def _model(report: Report, facts: dict[str, Fact], files: list[dict[str, Any]]) 
         params["modelArchitecture"] = str(sig.value["architectures"][0])
     if params:
         model["modelCard"] = {"modelParameters": params}
-    occurrences = _occurrences((ev, f.key) for f in report.facts for ev in f.evidence)
+    own = [f for f in report.facts if f.key != DISCOVER_FACT]
+    occurrences = _occurrences((ev, f.key) for f in own for ev in f.evidence)
     if occurrences:
         model["evidence"] = {"occurrences": occurrences}
     if files:
         model["components"] = files
     props = [_prop("subject-kind", subject.kind.value), _prop("subject-ref", subject.ref)]
-    props += [_prop(f"fact:{f.key}", f.value) for f in report.facts]
+    props += [_prop(f"fact:{f.key}", f.value) for f in own]
     props += [
         _prop("not-analysed", f"{s.artifact}: {s.reason}" + (f" ({s.detail})" if s.detail else ""))
         for s in report.skips

@@ -59,7 +59,10 @@ class TerminalRenderer:
             )
         _provenance(console, report)
         _references(console, report)
-        findings = report.findings
+        # NOTE: an info finding of discover repeats a row of the references table above.
+        findings = [
+            f for f in report.findings if f.engine != "discover" or f.severity > Severity.INFO
+        ]
         if findings:
             table = Table(title="Findings", show_lines=False, expand=True)
             table.add_column("severity", no_wrap=True)

@@ -26,6 +26,7 @@ def test_projection_has_every_part_and_is_json_shaped():
         "lineage",
         "skips",
         "engines",
+        "references",
     }
     assert cel["report_digest"] == report.digest()
     assert cel["facts"]["origin"]["country"] == "US"

@@ -19,11 +19,13 @@ from modelcustoms.core import (
     EngineStatus,
     Evidence,
     Fact,
+    Finding,
     Format,
     Location,
     Skip,
 )
 from modelcustoms.core.references import ModelReference
+from modelcustoms.engines.discover.findings import RULES, finding_for
 from modelcustoms.engines.discover.gguf_files import scan_gguf
 from modelcustoms.engines.discover.hits import Hit
 from modelcustoms.engines.discover.notebooks import scan_notebook
@@ -37,7 +39,14 @@ from modelcustoms.version import __version__
 ENGINE = "discover"
 FACT_KEY = "discover.reference"
 
-__all__ = ["ENGINE", "FACT_KEY", "DiscoverEngine", "DiscoverOptions", "DiscoverResult"]
+__all__ = [
+    "ENGINE",
+    "FACT_KEY",
+    "RULES",
+    "DiscoverEngine",
+    "DiscoverOptions",
+    "DiscoverResult",
+]
 
 _GGUF_MAGIC = b"GGUF"
 
@@ -75,6 +84,7 @@ class DiscoverEngine:
         vendored: list[str] = []
         skips: list[Skip] = []
         facts: list[Fact] = []
+        findings: list[Finding] = []
         artifacts: list[Artifact] = []
         refs: list[ModelReference] = []
         analysed = docs = seen = 0
@@ -107,7 +117,9 @@ class DiscoverEngine:
             )
             for ref, excerpt in hits:
                 refs.append(ref)
-                facts.append(_fact(ref, digest, excerpt))
+                evidence = _evidence(ref, digest, excerpt)
+                facts.append(_fact(ref, evidence))
+                findings.append(finding_for(ref, evidence, ENGINE))
         if seen >= self.options.max_files:
             skips.append(
                 Skip(
@@ -137,8 +149,10 @@ class DiscoverEngine:
             engine=ENGINE,
             version=__version__,
             status=EngineStatus.PARTIAL if problems else EngineStatus.OK,
+            findings=tuple(findings),
             facts=tuple(facts),
             skips=tuple(skips),
+            rules=tuple(r for r in RULES if r.id in {f.rule_id for f in findings}),
             analysed=analysed,
             duration_s=time.monotonic() - start,
         )
@@ -221,12 +235,15 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     return sorted(best.values(), key=lambda h: (h.cell or 0, h.line, h.model or h.endpoint or ""))
 
 
-def _fact(ref: ModelReference, digest: str, excerpt: str) -> Fact:
+def _evidence(ref: ModelReference, digest: str, excerpt: str) -> Evidence:
     pointer = f"cell {ref.cell}" if ref.cell is not None else None
-    evidence = Evidence(
+    return Evidence(
         location=Location(artifact=ref.file, sha256=digest, line=ref.line, pointer=pointer),
         excerpt=excerpt or None,
     )
+
+
+def _fact(ref: ModelReference, evidence: Evidence) -> Fact:
     return Fact(
         key=FACT_KEY,
         value=ref.model_dump(mode="json"),

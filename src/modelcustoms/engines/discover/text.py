@@ -49,6 +49,12 @@ _FLAG = re.compile(
     ["']?([A-Za-z0-9][\w./:@\-]{1,120})
     """
 )
+_DOCKER_ENV = re.compile(
+    r"""(?ix)
+    ^\s*ENV\s+[\w.\-]{0,60}model(?:[_\-.]?(?:name|id))?   # legacy `ENV KEY value` form
+    \s+["']?([A-Za-z0-9][\w./:@\-]{1,120})["']?\s*$
+    """
+)
 _ENV_DEFAULT = re.compile(r"\$\{(\w{1,80}):?-([A-Za-z0-9][\w./:@\-]{0,120})\}")
 _BARE = re.compile(r"[\w.:\-]{2,80}")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
@@ -170,6 +176,7 @@ def scan_line(vocab: Vocabulary, line: str, n: int) -> Iterator[Hit]:
         (_ENV_DEFAULT, Via.ENV_DEFAULT),
         (_FLAG, Via.CONFIG_KEY),
         (_KEY_VALUE, Via.CONFIG_KEY),
+        (_DOCKER_ENV, Via.CONFIG_KEY),
     ):
         for m in rx.finditer(line):
             value = m.group(m.lastindex or 1).rstrip(".,:")

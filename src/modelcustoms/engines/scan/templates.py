@@ -19,6 +19,7 @@ llama-cpp-python, transformers, vLLM, Ollama and others on every request. Two la
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 
 from modelcustoms.core import Finding, Rule, Severity
 from modelcustoms.engines.scan.base import ScanContext
@@ -93,8 +94,28 @@ def check_template(
     """Check one chat template; ``render`` adds the sandboxed behavioural probes.
 
     ``special_tokens`` (``bos_token``, ``eos_token`` ...) are passed to the template as the
-    model's renderers do; placeholders are used for those not given.
+    model's renderers do; placeholders are used for those not given. Results are cached by
+    content: a repo carries the same template in tokenizer_config.json, chat_template.jinja
+    and every GGUF quantization, and each sandboxed render costs a process start.
     """
+    tokens = tuple(sorted((special_tokens or {}).items()))
+    return list(_check_cached(text, render, timeout_s, tokens))
+
+
+@lru_cache(maxsize=256)
+def _check_cached(
+    text: str, render: bool, timeout_s: float, tokens: tuple[tuple[str, str], ...]
+) -> tuple[TemplateIssue, ...]:
+    return tuple(_check(text, render=render, timeout_s=timeout_s, special_tokens=dict(tokens)))
+
+
+def _check(
+    text: str,
+    *,
+    render: bool,
+    timeout_s: float,
+    special_tokens: Mapping[str, str] | None = None,
+) -> list[TemplateIssue]:
     if len(text) > MAX_TEMPLATE_CHARS:
         msg = f"template of {len(text)} characters exceeds the {MAX_TEMPLATE_CHARS} analysed"
         return [TemplateIssue("template.unverified", msg, text[:200], severity=Severity.MEDIUM)]

@@ -1,0 +1,237 @@
+"""Locate tensors in safetensors and GGUF files and read selected rows by offset.
+
+Only headers are parsed in full; tensor data is read row by row (a row is ``dims[0]`` weights
+in GGUF, the last dimension in safetensors, so a row is always contiguous bytes). Every read
+is bounded by :data:`MAX_TENSOR_BYTES` and checked against the file size first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modelcustoms.artifacts.blob import Blob
+from modelcustoms.artifacts.gguf import GGML_TYPES, GGUFArray, GGUFLimits, read_gguf
+from modelcustoms.artifacts.safetensors_header import MAX_HEADER_BYTES
+from modelcustoms.engines.fingerprint.dequant import F32, SAFETENSORS_DTYPES, dequantize
+
+MAX_TENSOR_BYTES = 64 * 1024**2
+"""Largest single tensor read whole (a 0.5B model's projections are a few MB)."""
+MAX_VOCAB = 1_000_000
+
+
+class ExtractError(Exception):
+    """The model cannot be read for fingerprinting (format, type or bounds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TensorRef:
+    """Where one 2-D tensor's data lies and how it is encoded."""
+
+    name: str
+    """Canonical name (GGUF style: ``token_embd``, ``blk.3.attn_q``)."""
+    stored_name: str
+    rows: int
+    cols: int
+    ggml_type: int
+    offset: int
+    """Absolute file offset of the first row."""
+    row_bytes: int
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole tensor."""
+        return self.rows * self.row_bytes
+
+
+@dataclass(slots=True)
+class ModelView:
+    """The tensors and vocabulary of one model file, and what was read from it."""
+
+    blob: Blob
+    format: str
+    tensors: dict[str, TensorRef] = field(default_factory=dict)
+    vocab: list[str] | None = None
+    """Token strings by id (GGUF ``tokenizer.ggml.tokens``), when the file carries them."""
+    bytes_read: int = 0
+
+    def token_keys(self, n_rows: int) -> list[str]:
+        """Alignment keys per embedding row: the token string, else ``#id``.
+
+        Rows past the vocabulary (padding to a multiple of 64 or 128) keep ``#id`` keys.
+        """
+        vocab = self.vocab or []
+        return [vocab[i] if i < len(vocab) else f"#{i}" for i in range(n_rows)]
+
+    def read_rows(self, ref: TensorRef, rows: list[int]) -> F32:
+        """Dequantized rows (in the order given) as a (len(rows), cols) float32 array."""
+        if any(r < 0 or r >= ref.rows for r in rows):
+            msg = f"row index out of range for {ref.stored_name}"
+            raise ExtractError(msg)
+        out = np.empty((len(rows), ref.cols), dtype=np.float32)
+        for i, r in enumerate(rows):
+            out[i] = self._decode(ref, self._read(ref.offset + r * ref.row_bytes, ref.row_bytes))
+        return out
+
+    def read_all(self, ref: TensorRef) -> F32:
+        """The whole tensor as (rows, cols) float32."""
+        if ref.nbytes > MAX_TENSOR_BYTES:
+            msg = f"{ref.stored_name} is {ref.nbytes} bytes (limit {MAX_TENSOR_BYTES})"
+            raise ExtractError(msg)
+        raw = self._read(ref.offset, ref.nbytes)
+        return self._decode(ref, raw).reshape(ref.rows, ref.cols)
+
+    def _read(self, offset: int, length: int) -> bytes:
+        if offset < 0 or offset + length > self.blob.size:
+            msg = f"tensor data [{offset}, {offset + length}) lies outside the file"
+            raise ExtractError(msg)
+        data = self.blob.read(offset, length)
+        self.bytes_read += len(data)
+        if len(data) != length:
+            msg = f"short read at {offset}"
+            raise ExtractError(msg)
+        return data
+
+    @staticmethod
+    def _decode(ref: TensorRef, raw: bytes) -> F32:
+        try:
+            return dequantize(ref.ggml_type, raw)
+        except ValueError as exc:
+            raise ExtractError(f"{ref.stored_name}: {exc}") from exc
+
+
+_ST_LAYER = re.compile(
+    r"^(?:model\.|transformer\.|language_model\.model\.)?(?:layers|h|blocks)\.(\d+)\.(.+)\.weight$"
+)
+_ST_ROLES = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "mlp.up_proj": "ffn_up",
+    "mlp.gate_proj": "ffn_gate",
+}
+_ST_EMBED = {
+    "model.embed_tokens.weight",
+    "embed_tokens.weight",
+    "transformer.wte.weight",
+    "language_model.model.embed_tokens.weight",
+    "embeddings.word_embeddings.weight",
+    "bert.embeddings.word_embeddings.weight",
+}
+
+
+def canonical_name(stored: str) -> str | None:
+    """GGUF-style name for a tensor we may fingerprint, or None."""
+    if stored.endswith(".weight") and stored.startswith(("token_embd.", "blk.")):
+        return stored[: -len(".weight")]
+    if stored in _ST_EMBED:
+        return "token_embd"
+    m = _ST_LAYER.match(stored)
+    if m and m.group(2) in _ST_ROLES:
+        return f"blk.{m.group(1)}.{_ST_ROLES[m.group(2)]}"
+    return None
+
+
+def open_model(blob: Blob, vocab: list[str] | None = None) -> ModelView:
+    """Index the fingerprintable tensors of a GGUF or safetensors file.
+
+    ``vocab`` (token strings by id, e.g. from :func:`vocab_from_tokenizer_json`) is used when
+    the file itself carries none, so safetensors embeddings align by string too.
+    """
+    head = blob.head(8)
+    if head[:4] == b"GGUF":
+        view = _open_gguf(blob)
+    elif len(head) == 8 and 2 <= int.from_bytes(head, "little") <= min(blob.size, MAX_HEADER_BYTES):
+        view = _open_safetensors(blob)
+    else:
+        msg = "neither GGUF nor safetensors"
+        raise ExtractError(msg)
+    if view.vocab is None:
+        view.vocab = vocab
+    return view
+
+
+def vocab_from_tokenizer_json(data: bytes) -> list[str] | None:
+    """Token strings by id from a Hugging Face ``tokenizer.json`` (BPE/WordPiece/Unigram)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    raw = model.get("vocab") if isinstance(model, dict) else None
+    by_id: dict[int, str] = {}
+    if isinstance(raw, dict):
+        by_id = {i: str(t) for t, i in raw.items() if isinstance(i, int) and 0 <= i < MAX_VOCAB}
+    elif isinstance(raw, list):
+        by_id = {i: str(e[0]) for i, e in enumerate(raw[:MAX_VOCAB]) if isinstance(e, list) and e}
+    added = doc.get("added_tokens") if isinstance(doc, dict) else None
+    for t in added if isinstance(added, list) else []:
+        if isinstance(t, dict) and isinstance(t.get("id"), int) and 0 <= t["id"] < MAX_VOCAB:
+            by_id.setdefault(t["id"], str(t.get("content", "")))
+    if not by_id:
+        return None
+    return [by_id.get(i, "") for i in range(max(by_id) + 1)]
+
+
+def _open_gguf(blob: Blob) -> ModelView:
+    gf = read_gguf(blob, GGUFLimits(keep_items=MAX_VOCAB))
+    if not gf.complete or gf.data_start is None:
+        why = gf.error.message if gf.error else "incomplete header"
+        raise ExtractError(f"GGUF header: {why}")
+    view = ModelView(blob, "gguf")
+    tokens = gf.get("tokenizer.ggml.tokens")
+    if isinstance(tokens, GGUFArray) and tokens.complete:
+        view.vocab = [str(t) for t in tokens.items]
+    for t in gf.tensors:
+        name = canonical_name(t.name)
+        gt = GGML_TYPES.get(t.ggml_type)
+        if name is None or gt is None or len(t.dims) != 2 or t.dims[0] % gt.block_size:
+            continue
+        row_bytes = t.dims[0] // gt.block_size * gt.type_size
+        ref = TensorRef(
+            name, t.name, t.dims[1], t.dims[0], t.ggml_type, gf.data_start + t.offset, row_bytes
+        )
+        if ref.offset + ref.nbytes <= blob.size:
+            view.tensors[name] = ref
+    return view
+
+
+def _open_safetensors(blob: Blob) -> ModelView:
+    n = int.from_bytes(blob.head(8), "little")
+    try:
+        doc = json.loads(blob.read(8, n))
+    except (ValueError, RecursionError) as exc:
+        raise ExtractError(f"safetensors header is not JSON: {str(exc)[:100]}") from exc
+    if not isinstance(doc, dict):
+        msg = "safetensors header is not an object"
+        raise ExtractError(msg)
+    view = ModelView(blob, "safetensors")
+    base = 8 + n
+    for stored, info in doc.items():
+        name = canonical_name(stored)
+        if name is None or not isinstance(info, dict):
+            continue
+        enc = SAFETENSORS_DTYPES.get(str(info.get("dtype")))
+        shape, offs = info.get("shape"), info.get("data_offsets")
+        if enc is None or not _ints(shape, 2) or not _ints(offs, 2):
+            continue
+        assert isinstance(shape, list) and isinstance(offs, list)
+        rows, cols = shape
+        gtype, width = enc
+        if offs[1] - offs[0] != rows * cols * width or base + offs[1] > blob.size:
+            continue
+        view.tensors[name] = TensorRef(
+            name, stored, rows, cols, gtype, base + offs[0], cols * width
+        )
+    return view
+
+
+def _ints(v: object, n: int) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) == n
+        and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
+    )

@@ -1,0 +1,146 @@
+"""Compare a model with a reference signature and calibrate the score against an explicit null.
+
+Per component, the score is the Pearson correlation between the reference's and the
+candidate's Gram entries over the probe tokens both vocabularies share; the model score is the
+mean over the components both models have. The null is built, at match time, from
+``NULL_MODELS`` independent random (Gaussian) models with the reference's tensor shapes, pushed
+through the very same procedure (same shared probes, same components): their scores give a
+mean and a spread, and the p-value is the normal tail of the observed score under them. The
+null depends only on shapes and is seeded by them, so a report is reproducible.
+
+A random null is the floor, not the whole story: real independent models trained on the same
+language share some semantic structure, so a derivation is claimed only when the p-value is
+below :data:`ALPHA` *and* the score reaches :data:`MIN_SCORE`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from modelcustoms.engines.fingerprint.dequant import F32
+from modelcustoms.engines.fingerprint.extract import ExtractError, ModelView
+from modelcustoms.engines.fingerprint.signature import (
+    Component,
+    Signature,
+    compute,
+    cosine_gram,
+    probe_rows,
+)
+
+NULL_MODELS = 32
+NULL_MAX_DIM = 512
+"""Hidden size used for null models wider than this (the null's spread depends on the number
+of Gram entries, barely on the width), to keep matching fast on two cores."""
+ALPHA = 1e-6
+MIN_SCORE = 0.5
+MIN_PROBES = 16
+P_FLOOR = 1e-300
+"""Smallest p-value reported (the normal tail underflows to zero beyond it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentScore:
+    """How one component agreed."""
+
+    name: str
+    correlation: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The outcome of testing a model against one reference."""
+
+    score: float
+    """Mean Gram correlation over shared components (can be negative)."""
+    p_value: float
+    null_mean: float
+    null_sd: float
+    shared_probes: int
+    components: tuple[ComponentScore, ...]
+
+    @property
+    def derived(self) -> bool:
+        """Whether the test calls the model derived from the reference."""
+        return self.p_value < ALPHA and self.score >= MIN_SCORE
+
+
+def _upper(g: F32) -> F32:
+    iu = np.triu_indices(g.shape[0], 1)
+    out: F32 = g[iu]
+    return out
+
+
+def _corr(a: F32, b: F32) -> float:
+    a64 = a.astype(np.float64) - float(a.mean())
+    b64 = b.astype(np.float64) - float(b.mean())
+    den = float(np.sqrt((a64 @ a64) * (b64 @ b64)))
+    return float(a64 @ b64) / den if den > 0 else 0.0
+
+
+def _score(ref: dict[str, F32], cand: list[Component]) -> tuple[float, list[ComponentScore]]:
+    scores = [
+        ComponentScore(c.name, _corr(ref[c.name], _upper(c.gram))) for c in cand if c.name in ref
+    ]
+    if not scores:
+        return 0.0, []
+    return float(np.mean([s.correlation for s in scores])), scores
+
+
+def _null(ref: dict[str, F32], sig: Signature, m: int) -> tuple[float, float]:
+    """Mean and spread of the score of independent random models of the reference's shapes."""
+    by_name = {c.name: c for c in sig.components}
+    h = min(by_name["token_embd"].shape[1], NULL_MAX_DIM)
+    rows = tuple((n, min(by_name[n].shape[0], NULL_MAX_DIM)) for n in ref if n != "token_embd")
+    vals = [
+        float(np.mean([_corr(ref[n], model[n]) for n in ref]))
+        for model in _null_grams(m_probes(ref), h, rows, m)
+    ]
+    return float(np.mean(vals)), float(np.std(vals, ddof=1))
+
+
+@functools.lru_cache(maxsize=8)
+def _null_grams(
+    k: int, h: int, rows: tuple[tuple[str, int], ...], m: int
+) -> tuple[dict[str, F32], ...]:
+    """Gram entries of ``m`` random Gaussian models (they depend only on the shapes, so one
+    set serves every reference of the same shapes; seeded, so reports are reproducible)."""
+    rng = np.random.default_rng([k, h, m, *(r for _, r in rows)])
+    out: list[dict[str, F32]] = []
+    for _ in range(m):
+        e = rng.standard_normal((k, h)).astype(np.float32)
+        model = {"token_embd": _upper(cosine_gram(e))}
+        for name, r in rows:
+            w = rng.standard_normal((r, h)).astype(np.float32)
+            model[name] = _upper(cosine_gram(e @ w.T))
+        out.append(model)
+    return tuple(out)
+
+
+def m_probes(ref: dict[str, F32]) -> int:
+    """Number of probes behind a set of upper-triangle vectors (n = k(k-1)/2)."""
+    n = next(iter(ref.values())).size
+    return round((1 + math.sqrt(1 + 8 * n)) / 2)
+
+
+def compare(sig: Signature, view: ModelView, null_models: int = NULL_MODELS) -> MatchResult:
+    """Test ``view`` against the reference signature ``sig``."""
+    rows, found = probe_rows(view, list(sig.tokens))
+    if len(rows) < MIN_PROBES:
+        msg = f"only {len(rows)} of {len(sig.tokens)} probe tokens are in the model's vocabulary"
+        raise ExtractError(msg)
+    pos = {t: i for i, t in enumerate(sig.tokens)}
+    keep = np.array([pos[t] for t in found])
+    names = [c.name for c in sig.components if c.name != "token_embd"]
+    cand = compute(view, rows, names)
+    have = {c.name for c in cand}
+    ref = {c.name: _upper(c.gram[np.ix_(keep, keep)]) for c in sig.components if c.name in have}
+    score, parts = _score(ref, cand)
+    mu, sd = _null(ref, sig, null_models)
+    z = (score - mu) / sd if sd > 0 else math.inf
+    p = 0.5 * math.erfc(z / math.sqrt(2)) if math.isfinite(z) else 0.0
+    # NOTE: the normal tail underflows past z≈38; report the floor rather than a literal zero.
+    return MatchResult(score, min(1.0, max(P_FLOOR, p)), mu, sd, len(rows), tuple(parts))
