@@ -44,7 +44,7 @@ def rule_ids(result: ScanResult) -> set[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_template_cache() -> None:
-    """Chat-template results are cached by content; tests that patch the renderer need a clean cache."""
+    """Template results are cached by content; tests that patch the renderer need a clean cache."""
     from modelcustoms.engines.scan.templates import _check_cached
 
     _check_cached.cache_clear()
