@@ -163,6 +163,7 @@ class FingerprintEngine:
                 "derived": result.derived,
                 "score": round(result.score, 4),
                 "p_value": result.p_value,
+                "p_random_null": result.p_random,
                 "null_mean": round(result.null_mean, 4),
                 "null_sd": round(result.null_sd, 4),
                 "shared_probes": result.shared_probes,
