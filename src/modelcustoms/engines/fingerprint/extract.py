@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from modelcustoms.artifacts.blob import Blob
-from modelcustoms.artifacts.gguf import GGML_TYPES, GGUFArray, GGUFLimits, read_gguf
+from modelcustoms.artifacts.gguf import GGML_TYPES, GGUFArray, read_gguf
 from modelcustoms.artifacts.safetensors_header import MAX_HEADER_BYTES
-from modelcustoms.engines.fingerprint.dequant import F32, SAFETENSORS_DTYPES, dequantize
+from modelcustoms.engines.fingerprint.dequant import (
+    F32,
+    SAFETENSORS_DTYPES,
+    UnsupportedType,
+    dequantize,
+)
 
 MAX_TENSOR_BYTES = 64 * 1024**2
 """Largest single tensor read whole (a 0.5B model's projections are a few MB)."""
@@ -98,9 +103,14 @@ class ModelView:
     @staticmethod
     def _decode(ref: TensorRef, raw: bytes) -> F32:
         try:
-            return dequantize(ref.ggml_type, raw)
-        except ValueError as exc:
+            out = dequantize(ref.ggml_type, raw)
+        except (ValueError, UnsupportedType) as exc:
             raise ExtractError(f"{ref.stored_name}: {exc}") from exc
+        # NOTE: NaN or inf weights would turn every correlation into NaN (a silent non-answer).
+        if not np.isfinite(out).all():
+            msg = f"{ref.stored_name} holds NaN or infinite weights"
+            raise ExtractError(msg)
+        return out
 
 
 _ST_LAYER = re.compile(
@@ -123,8 +133,17 @@ _ST_EMBED = {
 }
 
 
+_BERT_LAYER = re.compile(
+    r"^(?:bert\.)?encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.weight$"
+)
+_BERT_ROLES = {"query": "attn_q", "key": "attn_k", "value": "attn_v"}
+
+
 def canonical_name(stored: str) -> str | None:
     """GGUF-style name for a tensor we may fingerprint, or None."""
+    bert = _BERT_LAYER.match(stored)
+    if bert:
+        return f"blk.{bert.group(1)}.{_BERT_ROLES[bert.group(2)]}"
     if stored.endswith(".weight") and stored.startswith(("token_embd.", "blk.")):
         return stored[: -len(".weight")]
     if stored in _ST_EMBED:
@@ -177,14 +196,17 @@ def vocab_from_tokenizer_json(data: bytes) -> list[str] | None:
 
 
 def _open_gguf(blob: Blob) -> ModelView:
-    gf = read_gguf(blob, GGUFLimits(keep_items=MAX_VOCAB))
+    gf = read_gguf(blob)
     if not gf.complete or gf.data_start is None:
         why = gf.error.message if gf.error else "incomplete header"
         raise ExtractError(f"GGUF header: {why}")
     view = ModelView(blob, "gguf")
-    tokens = gf.get("tokenizer.ggml.tokens")
-    if isinstance(tokens, GGUFArray) and tokens.complete:
-        view.vocab = [str(t) for t in tokens.items]
+    kv = next((kv for kv in gf.kvs if kv.key == "tokenizer.ggml.tokens"), None)
+    little = gf.header is not None and gf.header.byte_order == "little"
+    if kv is not None and isinstance(kv.value, GGUFArray) and little and gf.header:
+        # NOTE: re-read only this array with every item kept; keeping every item of every
+        # array (merges, scores, ...) would cost memory out of proportion to the file.
+        view.vocab = _gguf_strings(blob, kv.offset, gf.header.version >= 2)
     for t in gf.tensors:
         name = canonical_name(t.name)
         gt = GGML_TYPES.get(t.ggml_type)
@@ -197,6 +219,35 @@ def _open_gguf(blob: Blob) -> ModelView:
         if ref.offset + ref.nbytes <= blob.size:
             view.tensors[name] = ref
     return view
+
+
+def _gguf_strings(blob: Blob, offset: int, wide: bool) -> list[str] | None:
+    """The string array of the metadata entry at ``offset`` (None when it is not one)."""
+    lw = 8 if wide else 4
+    pos = offset
+    key_len = int.from_bytes(blob.read(pos, lw), "little")
+    pos += lw + key_len
+    head = blob.read(pos, 8 + lw)
+    if len(head) < 8 + lw or head[:8] != b"\x09\0\0\0\x08\0\0\0":  # ARRAY of STRING
+        return None
+    count = int.from_bytes(head[8:], "little")
+    pos += 8 + lw
+    if count > MAX_VOCAB or count * lw > blob.size - pos:
+        return None
+    out: list[str] = []
+    buf, start = b"", pos
+    for _ in range(count):
+        if pos + lw > start + len(buf):
+            buf, start = blob.read(pos, 1 << 20), pos
+        n = int.from_bytes(buf[pos - start : pos - start + lw], "little")
+        if n > 65_536 or pos + lw + n > blob.size:
+            return None
+        pos += lw
+        if pos + n > start + len(buf):
+            buf, start = blob.read(pos, max(n, 1 << 20)), pos
+        out.append(buf[pos - start : pos - start + n].decode("utf-8", "replace"))
+        pos += n
+    return out
 
 
 def _open_safetensors(blob: Blob) -> ModelView:

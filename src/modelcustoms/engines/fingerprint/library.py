@@ -58,7 +58,9 @@ class Library:
                     "source": e.source,
                     "sha256": e.sha256,
                     "bytes_read": e.bytes_read,
+                    "layers": e.signature.n_layers,
                     "probes": list(e.signature.tokens),
+                    "probe_ids": list(e.signature.ids),
                     "components": [
                         {"name": c.name, "shape": list(c.shape), "gram": c.encode()}
                         for c in e.signature.components
@@ -138,10 +140,23 @@ def _entry(raw: object) -> Entry:
     if out[0].name != "token_embd":
         msg = "the first component must be token_embd"
         raise ValueError(msg)
+    layers = raw.get("layers", 0)
+    if not isinstance(layers, int) or isinstance(layers, bool) or not 0 <= layers <= 100_000:
+        msg = "layers must be a non-negative integer"
+        raise ValueError(msg)
+    ids = raw.get("probe_ids", [])
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids
+    ):
+        msg = "probe_ids must be a list of non-negative integers"
+        raise ValueError(msg)
+    if ids and len(ids) != len(probes):
+        msg = "probe_ids and probes differ in length"
+        raise ValueError(msg)
     sha = raw.get("sha256")
     return Entry(
         name=str(raw["name"]),
-        signature=Signature(tuple(probes), tuple(out)),
+        signature=Signature(tuple(probes), tuple(out), layers, tuple(ids)),
         source=str(raw.get("source", "")),
         sha256=sha if isinstance(sha, str) else None,
         bytes_read=int(raw.get("bytes_read", 0)),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,13 +32,15 @@ from modelcustoms.engines.fingerprint.extract import ExtractError, ModelView
 from modelcustoms.engines.fingerprint.signature import (
     Component,
     Signature,
+    align_layer,
+    block_ids,
     compute,
     cosine_gram,
     probe_rows,
 )
 
 NULL_MODELS = 32
-NULL_MAX_DIM = 512
+NULL_MAX_DIM = 256
 """Hidden size used for null models wider than this (the null's spread depends on the number
 of Gram entries, barely on the width), to keep matching fast on two cores."""
 ALPHA = 1e-6
@@ -124,10 +126,10 @@ def _null_grams(
     rng = np.random.default_rng([k, h, m, *(r for _, r in rows)])
     out: list[dict[str, F32]] = []
     for _ in range(m):
-        e = rng.standard_normal((k, h)).astype(np.float32)
+        e = rng.standard_normal((k, h), dtype=np.float32)
         model = {"token_embd": _upper(cosine_gram(e))}
         for name, r in rows:
-            w = rng.standard_normal((r, h)).astype(np.float32)
+            w = rng.standard_normal((r, h), dtype=np.float32)
             model[name] = _upper(cosine_gram(e @ w.T))
         out.append(model)
     return tuple(out)
@@ -141,17 +143,24 @@ def m_probes(ref: dict[str, F32]) -> int:
 
 def compare(sig: Signature, view: ModelView, null_models: int = NULL_MODELS) -> MatchResult:
     """Test ``view`` against the reference signature ``sig``."""
-    rows, found = probe_rows(view, list(sig.tokens))
+    rows, found = probe_rows(view, sig)
     if len(rows) < MIN_PROBES:
         msg = f"only {len(rows)} of {len(sig.tokens)} probe tokens are in the model's vocabulary"
         raise ExtractError(msg)
     pos = {t: i for i, t in enumerate(sig.tokens)}
     keep = np.array([pos[t] for t in found])
-    names = [c.name for c in sig.components if c.name != "token_embd"]
-    cand = compute(view, rows, names)
-    have = {c.name for c in cand}
+    blocks = block_ids(view)
+    to_cand = {
+        c.name: align_layer(c.name, sig.n_layers, blocks)
+        for c in sig.components
+        if c.name != "token_embd"
+    }
+    cand = compute(view, rows, list(to_cand.values()))
+    to_ref = {v: k for k, v in to_cand.items()}
+    have = {to_ref.get(c.name, c.name): c for c in cand}
     ref = {c.name: _upper(c.gram[np.ix_(keep, keep)]) for c in sig.components if c.name in have}
-    score, parts = _score(ref, cand)
+    score, by_ref = _score(ref, [replace(c, name=n) for n, c in have.items()])
+    parts = [ComponentScore(have[s.name].name, s.correlation) for s in by_ref]
     mu, sd = _null(ref, sig, null_models)
     p_random = _tail((score - mu) / sd if sd > 0 else math.inf)
     fz = math.atanh(min(max(score, -0.999999), 0.999999))

@@ -77,6 +77,10 @@ class Signature:
 
     tokens: tuple[str, ...]
     components: tuple[Component, ...]
+    n_layers: int = 0
+    """Transformer blocks in the reference (0: unknown); aligns layers of pruned models."""
+    ids: tuple[int, ...] = ()
+    """Token id of each probe in the reference, for candidates stripped of their vocabulary."""
 
 
 def select_probes(keys: list[str], k: int = PROBES) -> list[int]:
@@ -104,25 +108,31 @@ def cosine_gram(x: F32) -> F32:
 
 def layer_names(view: ModelView, roles: tuple[str, ...] = ROLES) -> list[str]:
     """The projections to fingerprint: first, middle and last layer, each role present."""
-    layers = sorted(
-        {int(n.split(".")[1]) for n in view.tensors if n.startswith("blk.")},
-    )
+    layers = block_ids(view)
     if not layers:
         return []
     picked = sorted({layers[0], layers[len(layers) // 2], layers[-1]})
     return [f"blk.{i}.{r}" for i in picked for r in roles if f"blk.{i}.{r}" in view.tensors]
 
 
-def probe_rows(view: ModelView, tokens: list[str]) -> tuple[list[int], list[str]]:
-    """Embedding row of each probe string present in ``view`` (with the strings found)."""
+def probe_rows(view: ModelView, sig: Signature) -> tuple[list[int], list[str]]:
+    """Embedding row of each probe present in ``view`` (with the probe strings found).
+
+    Probes align by token string; a candidate whose file carries no vocabulary (metadata
+    stripped) falls back to the reference's token ids, which vocabulary extensions that append
+    tokens preserve.
+    """
     emb = view.tensors.get("token_embd")
     if emb is None:
         msg = "no token embedding tensor"
         raise ExtractError(msg)
+    if view.vocab is None and len(sig.ids) == len(sig.tokens):
+        pairs = [(i, t) for i, t in zip(sig.ids, sig.tokens, strict=True) if i < emb.rows]
+        return [r for r, _ in pairs], [t for _, t in pairs]
     index: dict[str, int] = {}
     for i, key in enumerate(view.token_keys(emb.rows)):
         index.setdefault(key, i)
-    found = [(index[t], t) for t in tokens if t in index]
+    found = [(index[t], t) for t in sig.tokens if t in index]
     return [r for r, _ in found], [t for _, t in found]
 
 
@@ -152,4 +162,24 @@ def build_signature(view: ModelView, k: int = PROBES) -> Signature:
         msg = f"only {len(rows)} probe tokens"
         raise ExtractError(msg)
     comps = compute(view, rows, layer_names(view))
-    return Signature(tuple(keys[r] for r in rows), tuple(comps))
+    tokens = tuple(keys[r] for r in rows)
+    return Signature(tokens, tuple(comps), len(block_ids(view)), tuple(rows))
+
+
+def block_ids(view: ModelView) -> list[int]:
+    """Sorted indices of the transformer blocks that have fingerprintable tensors."""
+    return sorted({int(n.split(".")[1]) for n in view.tensors if n.startswith("blk.")})
+
+
+def align_layer(name: str, ref_layers: int, cand: list[int]) -> str:
+    """The candidate tensor at the same relative depth as reference tensor ``name``.
+
+    A model with layers removed (pruned) keeps its first and last blocks; matching by
+    relative depth pairs those exactly and the middle approximately.
+    """
+    if not name.startswith("blk.") or not cand or ref_layers in (0, len(cand)):
+        return name
+    _, idx, role = name.split(".", 2)
+    i = int(idx)
+    j = cand[round(i * (len(cand) - 1) / max(1, ref_layers - 1))] if ref_layers > 1 else cand[0]
+    return f"blk.{j}.{role}"

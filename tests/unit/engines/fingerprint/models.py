@@ -14,10 +14,18 @@ LAYERS = 4
 Model = dict[str, np.ndarray]
 
 
-def base_model(seed: int, vocab: int = VOCAB, hidden: int = HIDDEN) -> tuple[Model, list[str]]:
-    """Weights with some structure (a low-rank token manifold, like trained embeddings)."""
+def base_model(
+    seed: int, vocab: int = VOCAB, hidden: int = HIDDEN, semantics: int | None = None
+) -> tuple[Model, list[str]]:
+    """Weights with some structure (a low-rank token manifold, like trained embeddings).
+
+    Two models given the same ``semantics`` seed share that manifold (tokens that "mean" alike
+    embed alike in both, as in independently trained models of one language) while everything
+    else is independent.
+    """
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((vocab, 24)) @ rng.standard_normal((24, hidden)) * 0.2
+    latent = np.random.default_rng(seed if semantics is None else semantics + 10_000)
+    z = latent.standard_normal((vocab, 24)) @ rng.standard_normal((24, hidden)) * 0.2
     emb = (z + rng.standard_normal((vocab, hidden))) * 0.02
     m: Model = {"token_embd": emb.astype(np.float32)}
     for i in range(LAYERS):

@@ -27,6 +27,8 @@ def test_canonical_names():
     assert canonical_name("model.layers.7.self_attn.k_proj.weight") == "blk.7.attn_k"
     assert canonical_name("model.embed_tokens.weight") == "token_embd"
     assert canonical_name("model.layers.7.input_layernorm.weight") is None
+    assert canonical_name("encoder.layer.2.attention.self.query.weight") == "blk.2.attn_q"
+    assert canonical_name("bert.embeddings.word_embeddings.weight") == "token_embd"
 
 
 def test_rows_read_by_offset_match_the_weights():
@@ -127,3 +129,25 @@ def test_cli_usage_errors(tmp_path):
     bad = tmp_path / "lib.json"
     bad.write_text("{}")
     assert main(["fingerprint", str(tmp_path / "m.gguf"), "--against", str(bad)]) == 2
+
+
+def test_unsupported_type_and_non_finite_weights_are_extract_errors():
+    emb = GGUFTensor("token_embd.weight", (256, 4), b"\0" * 66 * 4, 16)  # IQ2_XXS
+    view = open_model(BytesBlob(GGUF({}, [emb]).build()))
+    with pytest.raises(ExtractError, match="no dequantizer"):
+        view.read_rows(view.tensors["token_embd"], [0])
+    nan = np.full((4, 32), np.nan, dtype=np.float32)
+    data = GGUF({}, [GGUFTensor("token_embd.weight", (32, 4), nan.tobytes(), 0)]).build()
+    view = open_model(BytesBlob(data))
+    with pytest.raises(ExtractError, match="NaN"):
+        view.read_rows(view.tensors["token_embd"], [1])
+
+
+def test_gguf_vocabulary_is_read_whole_and_bounded():
+    weights, _ = M.base_model(3, vocab=100, hidden=32)
+    tokens = [f"t{i}" for i in range(100)]
+    view = open_model(BytesBlob(M.to_gguf(weights, tokens)))
+    assert view.vocab == tokens  # every item, past the header reader's 64 kept items
+    tokens[7] = "x" * 70_000  # a token no tokenizer has: the vocabulary is not trusted
+    view = open_model(BytesBlob(M.to_gguf(weights, tokens)))
+    assert view.vocab is None

@@ -47,6 +47,7 @@ def _derived():
         "scaled": M.to_gguf({k: v * 3.0 for k, v in weights.items()}, tokens),
         "extended vocab": M.to_gguf(extended, ext_tokens),
         "pruned layer": M.to_gguf(M.prune_layer(weights, 1), tokens),
+        "vocabulary stripped + q8_0": M.to_gguf(M.finetune(weights, 0.05), None, 8),
         "permuted + extended + q4_0": M.to_gguf(M.permute_hidden(extended), ext_tokens, 2),
     }
 
@@ -75,6 +76,7 @@ DERIVED = (
     "scaled",
     "extended vocab",
     "pruned layer",
+    "vocabulary stripped + q8_0",
     "permuted + extended + q4_0",
 )
 
@@ -184,3 +186,21 @@ def test_no_shared_vocabulary_is_a_skip(signature):
     assert run.status.value == "partial"
     assert run.skips[0].reason == "not-comparable"
     assert run.lineage == ()
+
+
+def test_shared_semantics_alone_is_not_derivation():
+    """The trap: two independently trained models of one language embed tokens alike.
+
+    They beat the random null by far, so a random null alone would call them derived; the
+    semantic null and the score floor must not.
+    """
+    a, tokens = M.base_model(0, semantics=5)
+    b, _ = M.base_model(1, semantics=5)
+    sig = build_signature(open_model(BytesBlob(M.to_gguf(a, tokens))))
+    twin = compare(sig, open_model(BytesBlob(M.to_gguf(b, tokens, 2))))
+    assert twin.p_random < 1e-10
+    assert 0.3 < twin.score < 0.75
+    assert not twin.derived
+    assert twin.p_value > 0.01
+    ft = compare(sig, open_model(BytesBlob(M.to_gguf(M.finetune(a, 0.2), tokens, 2))))
+    assert ft.derived
