@@ -82,7 +82,8 @@ GADGETS = [
     ("GHSA-m273-6v24-x4m4-attrgetter", "operator", "attrgetter"),
     ("GHSA-955r-x9j8-7rhh-methodcaller", "_operator", "methodcaller"),
     ("operator-itemgetter", "operator", "itemgetter"),
-    ("functools-partial", "functools", "partial"),
+    # functools.partial itself is allowed (constructing one runs nothing): see
+    # tests/regressions/test_bypasses_review.py for partial(os.system, ...) called via REDUCE.
     ("functools-reduce", "_functools", "reduce"),
     # GHSA-84r2-jw7c-4r5q: nested unpickling.
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-84r2-jw7c-4r5q

@@ -168,3 +168,159 @@ def test_evasion_unparsable_for_older_parsers(scan_files):
     source = _src("type Alias = list[int]\nimport os\nos.system('echo pwned')\n")
     (f,) = _findings(scan_files, source)
     assert (f.rule_id, f.severity) == ("remotecode.unparsable", Severity.HIGH)
+
+
+# -- Adversarial review: stdlib entry points that run code, and module namespace access ----------
+# Each sample was a modeling file the analyzer reported nothing for. The payload is built here
+# so no file in the repository spells it out.
+
+_CMD = "echo " + "pwned"
+_PAYLOAD = f"__import__('os').system({_CMD!r})"
+DYNAMIC, PROCESS = "remotecode.dynamic-code", "remotecode.process"
+
+
+def _runs_payload(scan_files, code: str) -> None:
+    """The entry point is critical dynamic code and the hidden os.system is reported."""
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, DYNAMIC) is Severity.CRITICAL, findings
+    assert _worst(findings, PROCESS) is Severity.CRITICAL, findings
+
+
+def test_evasion_timeit_runs_a_statement(scan_files):
+    _runs_payload(scan_files, f"import timeit\ntimeit.timeit({_PAYLOAD!r}, number=1)\n")
+
+
+def test_evasion_cprofile_run(scan_files):
+    _runs_payload(scan_files, f"import cProfile\ncProfile.run({_PAYLOAD!r})\n")
+
+
+def test_evasion_profile_run(scan_files):
+    _runs_payload(scan_files, f"import profile as p\np.run({_PAYLOAD!r})\n")
+
+
+def test_evasion_trace_runctx_on_an_instance(scan_files):
+    code = f"import trace\nt = trace.Trace(count=0, trace=0)\nt.runctx({_PAYLOAD!r}, {{}}, {{}})\n"
+    _runs_payload(scan_files, code)
+
+
+def test_evasion_interactive_interpreter_runsource(scan_files):
+    code = f"import code\ncode.InteractiveInterpreter().runsource({_PAYLOAD!r})\n"
+    _runs_payload(scan_files, code)
+
+
+def test_evasion_code_runner_with_runtime_source_is_high(scan_files):
+    findings = _findings(scan_files, _src("import cProfile\ncProfile.run(open(p).read())\n"))
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_pydoc_pipepager_runs_a_shell(scan_files):
+    code = f"import pydoc\npydoc.pipepager('x', {_CMD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), PROCESS) is Severity.CRITICAL
+
+
+def test_evasion_pty_spawn_renamed(scan_files):
+    code = "from pty import spawn as _s\n_s(['/bin/sh', '-c', " + repr(_CMD) + "])\n"
+    assert _worst(_findings(scan_files, _src(code)), PROCESS) is Severity.CRITICAL
+
+
+def test_evasion_runpy_run_path_and_run_module(scan_files):
+    code = (
+        "import runpy\nrunpy.run_path('/tmp/x.py')\nfrom runpy import run_module\nrun_module('m')\n"
+    )
+    findings = _findings(scan_files, _src(code))
+    assert {f.evidence[0].location.line for f in findings if f.rule_id == DYNAMIC} >= {3, 5}
+
+
+def test_evasion_spec_from_file_location_and_exec_module(scan_files):
+    code = """
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("m", "/tmp/x.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    """
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_operator_methodcaller(scan_files):
+    code = f"import operator, os\noperator.methodcaller('sys' + 'tem', {_CMD!r})(os)\n"
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, PROCESS) is Severity.CRITICAL
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_operator_attrgetter_with_computed_name(scan_files):
+    code = f"import operator, os\noperator.attrgetter(name)(os)({_CMD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_functools_reduce_getattr(scan_files):
+    code = f"import functools, os\nfunctools.reduce(getattr, ['system'], os)({_CMD!r})\n"
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, PROCESS) is Severity.CRITICAL
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_module_dict_get(scan_files):
+    code = f"import os\nd = os.__dict__\nd.get('po' + 'pen')({_CMD!r})\n"
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, PROCESS) is Severity.CRITICAL
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_vars_of_os_iterated(scan_files):
+    code = f"""
+        import os
+        for k, v in vars(os).items():
+            if k == "sys" + "tem":
+                v({_CMD!r})
+    """
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_module_dict_iterated(scan_files):
+    code = "import os\nfns = [os.__dict__[k] for k in os.__dict__ if k.startswith('sy')]\n"
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_getattr_of_os_with_computed_name(scan_files):
+    code = f"import os\nname = input()\ngetattr(os, name)({_CMD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_sys_modules_dict_subscripts(scan_files):
+    code = f"import sys\nsys.modules['o' + 's'].__dict__['sys' + 'tem']({_CMD!r})\n"
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, PROCESS) is Severity.CRITICAL
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_sys_modules_with_computed_name(scan_files):
+    code = f"import sys\nm = sys.modules[name]\ngetattr(m, attr)({_CMD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_builtins_dict_exec(scan_files):
+    code = f"__builtins__.__dict__['ex' + 'ec']({_PAYLOAD!r})\n"
+    findings = _findings(scan_files, _src(code))
+    assert _worst(findings, DYNAMIC) is Severity.HIGH
+    assert _worst(findings, PROCESS) is Severity.CRITICAL
+
+
+def test_evasion_globals_builtins(scan_files):
+    code = f"g = globals()['__builtins__']\ng[name]({_PAYLOAD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), DYNAMIC) is Severity.HIGH
+
+
+def test_evasion_lambda_over_builtins_namespace(scan_files):
+    b = "__builtins__"
+    code = (
+        f"(lambda g: g['exe' 'c'])({b} if isinstance({b}, dict) else {b}.__dict__)({_PAYLOAD!r})\n"
+    )
+    assert _worst(_findings(scan_files, _src(code)), PROCESS) is Severity.CRITICAL
+
+
+def test_evasion_module_name_from_char_codes(scan_files):
+    codes = [ord(c) for c in "os"]
+    code = f"import importlib\nm = importlib.import_module(''.join(map(chr, {codes})))\n"
+    code += f"m.system({_CMD!r})\n"
+    assert _worst(_findings(scan_files, _src(code)), PROCESS) is Severity.CRITICAL

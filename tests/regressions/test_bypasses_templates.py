@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import struct
+import time
+import tracemalloc
 
 import pytest
 
@@ -15,10 +17,11 @@ from modelcustoms.core import Severity
 from modelcustoms.engines.scan.configs import ConfigAnalyzer
 from modelcustoms.engines.scan.gguf import GgufAnalyzer
 from modelcustoms.engines.scan.safetensors import SafetensorsAnalyzer
+from modelcustoms.engines.scan.templates import check_template
 from tests.conftest import ScanFiles, rule_ids
 from tests.unit.artifacts.test_gguf import build_gguf
 from tests.unit.engines.scan.test_safetensors import build_safetensors
-from tests.unit.engines.scan.test_templates import CHATML_QWEN
+from tests.unit.engines.scan.test_templates import CHATML_QWEN, REAL
 
 # CVE-2024-34359 / GHSA-56xg-wfcc-g829: llama-cpp-python rendered tokenizer.chat_template from
 # GGUF metadata with an unsandboxed jinja2.Environment, so a model file ran code on load.
@@ -161,3 +164,160 @@ def test_safetensors_overlap_confusion(scan_files: ScanFiles) -> None:
         f.rule_id == "safetensors.tensor-overlap" and f.severity is Severity.HIGH
         for f in res.run.findings
     )
+
+
+# Adversarial review: CVE-2024-34359 reached without any dunder constant. ``{% set x %}`` block
+# assignments hide the names in template text, and a subscript on the ``namespace`` global falls
+# back to getattr in a plain jinja2.Environment (llama-cpp-python <= 0.2.71) while in the sandbox
+# ``namespace[i]`` is merely undefined, so the behavioural probe never trips.
+# https://github.com/abetlen/llama-cpp-python/security/advisories/GHSA-56xg-wfcc-g829
+_CHAT = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
+BLOCK_SET_PAYLOAD = (
+    "{% set i %}__init__{% endset %}{% set g %}__globals__{% endset %}"
+    "{% if namespace[i] is defined %}{% if namespace[i][g]['os'].system('echo pwned') %}"
+    "{% endif %}{% endif %}" + _CHAT
+)
+
+
+def test_block_set_namespace_subscript_tokenizer_config(scan_files: ScanFiles) -> None:
+    doc = {"bos_token": "<s>", "eos_token": "</s>", "chat_template": BLOCK_SET_PAYLOAD}
+    res = scan_files(
+        {"tokenizer_config.json": json.dumps(doc).encode()}, analyzers=[ConfigAnalyzer()]
+    )
+    assert any(
+        f.rule_id == "template.sandbox-escape" and f.severity is Severity.CRITICAL
+        for f in res.run.findings
+    ), res.run.findings
+
+
+def test_block_set_namespace_subscript_gguf(scan_files: ScanFiles) -> None:
+    data = build_gguf(
+        [
+            ("general.architecture", ValueType.STRING, "llama"),
+            ("tokenizer.chat_template", ValueType.STRING, BLOCK_SET_PAYLOAD),
+        ],
+        [("w", (32,), 0)],
+    )
+    res = scan_files({"evil.gguf": data}, analyzers=[GgufAnalyzer()])
+    assert any(
+        f.rule_id == "template.sandbox-escape" and f.severity is Severity.CRITICAL
+        for f in res.run.findings
+    ), res.run.findings
+
+
+_TAIL = "{{ x[i][g]['os'].popen('echo pwned').read() }}"
+# Same reach, other ways of building the keys; ``x`` is any object (outside a sandbox, any
+# function's ``__init__.__globals__`` leads to ``os``).
+DUNDER_KEY_VARIANTS = [
+    "{% set i %}__in{{ 'it__' }}{% endset %}{% set g %}__globals__{% endset %}" + _TAIL,
+    "{% set i | trim %}  __init__  {% endset %}{% set g | lower %}__GLOBALS__{% endset %}" + _TAIL,
+    "{% set i = '__in' ~ 'it__' %}{% set g = '__glo' + 'bals__' %}" + _TAIL,
+    "{% set i = ['__', 'init', '__']|join %}{% set g = '__slabolg__'|reverse %}" + _TAIL,
+    "{% set i = '%sinit%s'|format('__', '__') %}{% set g = '..globals..'|replace('.', '_') %}"
+    + _TAIL,
+    "{% set i = ('_' * 2 ~ 'init' ~ '_' * 2)|string %}{% set g = '_' * 2 ~ 'globals__' %}" + _TAIL,
+    "{% set i, g = '__in' ~ 'it__', '__glo' ~ 'bals__' %}" + _TAIL,
+    "{% with i = '__in' ~ 'it__', g = '__glo' ~ 'bals__' %}" + _TAIL + "{% endwith %}",
+    "{% set ns = namespace() %}{% set ns.i = '__in' ~ 'it__' %}{% set g %}__globals__{% endset %}"
+    "{{ x[ns.i][g]['os'].popen('echo pwned').read() }}",
+    # A decoy assignment later in the file must not hide the dunder value.
+    "{% set i %}__init__{% endset %}{% set g %}__globals__{% endset %}"
+    + _TAIL
+    + "{% if false %}{% set i = 'content' %}{% endif %}",
+    "{% set a %}__class__{% endset %}{{ [x]|map(attribute=a)|list }}",
+]
+
+
+@pytest.mark.parametrize("payload", DUNDER_KEY_VARIANTS)
+def test_assembled_dunder_keys_are_critical(payload: str) -> None:
+    issues = check_template(payload, render=False, timeout_s=1)
+    assert any(i.rule_id == "template.sandbox-escape" and i.severity is None for i in issues), (
+        issues
+    )
+
+
+# Access on a global callable itself has no use in a chat template: it is the first step to
+# its ``__globals__``, whatever the key.
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ namespace[k] }}",
+        "{{ cycler.x }}",
+        "{{ joiner[messages[0].content] }}",
+        "{{ range.anything }}",
+        "{{ dict[k]['os'] }}",
+        "{{ raise_exception.y }}",
+        "{% if strftime_now[k] is defined %}{% endif %}",
+    ],
+)
+def test_access_on_global_callable_is_critical(payload: str) -> None:
+    issues = check_template(payload, render=False, timeout_s=1)
+    assert any(i.rule_id == "template.sandbox-escape" and i.severity is None for i in issues), (
+        issues
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # The global laundered through a variable, then reached with computed keys.
+        "{% set o = namespace %}{% set k = messages|length|string %}{{ o[k].z() }}",
+        # A computed key on an object that is not template data, then a call.
+        "{% set k = messages[0].content %}{{ ''[k][k].system('echo pwned') }}",
+        "{{ undefined_thing[messages|first][1]('echo pwned') }}",
+        "{% set c = cycler(1) %}{{ c[messages[0].content][k].system('echo pwned') }}",
+        "{% for m in messages %}{{ loop[m.content][m.role].system('echo pwned') }}{% endfor %}",
+    ],
+)
+def test_unverifiable_dynamic_access_is_high(payload: str) -> None:
+    issues = check_template(payload, render=False, timeout_s=1)
+    assert any(
+        i.rule_id == "template.sandbox-escape"
+        and (i.severity is None or i.severity >= Severity.HIGH)
+        for i in issues
+    ), issues
+
+
+def test_ordinary_data_access_stays_clean() -> None:
+    text = (
+        "{% set ns = namespace(found=false) %}{% set sys %}You are helpful.{% endset %}"
+        "{% for message in messages %}{% if message['role'] == 'system' %}"
+        "{% set ns.found = true %}{% endif %}{{ loop.index0 }}{{ message['content']|trim }}"
+        "{{ messages[loop.index0]['content'].strip() }}{% endfor %}"
+        "{% for tool in tools %}{{ tool['function']['name'] }}"
+        "{% for k, v in tool['function']['parameters']['properties'].items() %}"
+        "{{ k }}{{ v['type'] }}{{ tool['function']['parameters']['properties'][k].get('x') }}"
+        "{% endfor %}{% endfor %}{{ tools|map(attribute='function.name')|join(', ') }}"
+        "{% if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}{% endif %}"
+        "{{ sys }}{{ range(3)|list }}{{ ns.found }}"
+    )
+    assert check_template(text, render=True, timeout_s=5.0) == []
+    for name in sorted(REAL):
+        assert check_template(REAL[name], render=False, timeout_s=1) == [], name
+
+
+# Adversarial review (DoS): ``{% set aN = aN-1 ~ aN-1 %}`` doubles a folded constant each line;
+# unbounded folding took 5 s and 825 MB at 28 lines and hung at 60. Folded values are capped
+# (64 KiB, then unknown) and the growth is reported as suspicious (medium).
+def test_exponential_constant_folding_is_bounded() -> None:
+    text = '{% set a0 = "ab" %}' + "".join(
+        f"{{% set a{i} = a{i - 1} ~ a{i - 1} %}}" for i in range(1, 60)
+    )
+    text += "{{ a59 }}"
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        issues = check_template(text, render=False, timeout_s=1)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 2 and peak < 64 * 1024 * 1024, (elapsed, peak)
+    (issue,) = issues
+    assert issue.rule_id == "template.resource-exhaustion" and issue.severity is Severity.MEDIUM
+    # The suspicion does not switch the behavioural probes off: the sandboxed render runs,
+    # hits its memory limit and reports the real blow-up.
+    issues = check_template(text, render=True, timeout_s=5.0)
+    assert any(
+        i.rule_id == "template.resource-exhaustion" and i.severity is None for i in issues
+    ), issues

@@ -50,21 +50,85 @@ SIZE = Rule(
 )
 
 
+# Spellings np.dtype() accepts for the object type besides the typestr 'O' (numpy/_core/
+# _type_aliases.py, sctypeDict): np.load passes a string descr straight to np.dtype().
+_OBJECT_NAMES = frozenset({"object", "object_", "object0", "O", "O4", "O8"})
+# A comma-separated string ('i4,O') is a structured dtype; each part may carry a repeat count
+# or a subarray shape in front ('3O', '(2,3)O').
+_SHAPE_PREFIX = re.compile(r"^\s*(\(\s*[\d\s,]*\)|\d+)?\s*")
+_DESCR_NODES = 10_000
+
+
+def _split_fields(text: str) -> list[str]:
+    """``text`` split on the commas that are outside subarray shapes."""
+    parts: list[str] = []
+    cur: list[str] = []
+    level = 0
+    for ch in text:
+        level += (ch == "(") - (ch == ")")
+        if ch == "," and level == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def _string_has_object(text: str) -> bool | None:
+    """Whether a string dtype spec holds objects; None when it is not a plain typestr."""
+    if len(text) > 10_000:
+        return None
+    parts = _split_fields(text)
+    # numpy's writer emits one plain typestr; other accepted forms are not verified as clean.
+    unknown = len(parts) > 1
+    for part in parts:
+        m = _SHAPE_PREFIX.match(part)
+        if m is None:
+            return None
+        unknown = unknown or bool(m.group(1))
+        core = part[m.end() :].strip()
+        if core.lstrip("<>|=") in _OBJECT_NAMES:
+            return True
+        t = _TYPESTR.match(core)
+        if t is None:
+            unknown = True
+        elif t.group(1) == "O":
+            return True
+    return None if unknown else False
+
+
 def _has_object(descr: object) -> bool | None:
-    """True if the dtype description holds objects; None if it is not a valid description."""
+    """True if the dtype description holds objects; None if it is not understood.
+
+    Follows numpy.lib.format.descr_to_dtype: a string goes to np.dtype(); a tuple is
+    (base, shape-or-dtype); a list is fields (name, descr[, shape]). Any object anywhere makes
+    the whole dtype hold objects (dtype.hasobject), so the data is a pickle.
+    """
     stack: list[object] = [descr]
     seen = 0
+    unknown = False
     while stack:
         seen += 1
-        if seen > 10_000:
+        if seen > _DESCR_NODES:
             return None
         d = stack.pop()
         if isinstance(d, str):
-            m = _TYPESTR.match(d)
-            if m is None:
-                return None
-            if m.group(1) == "O":
+            got = _string_has_object(d)
+            if got:
                 return True
+            unknown = unknown or got is None
+        elif isinstance(d, tuple):
+            if len(d) != 2:
+                return None
+            stack.append(d[0])
+            # The second element is a shape (int or tuple of ints) or another dtype spec.
+            second = d[1]
+            if isinstance(second, int) or (
+                isinstance(second, tuple) and all(isinstance(x, int) for x in second)
+            ):
+                continue
+            stack.append(second)
         elif isinstance(d, list):
             for field in d:
                 if not isinstance(field, tuple) or len(field) not in (2, 3):
@@ -72,7 +136,7 @@ def _has_object(descr: object) -> bool | None:
                 stack.append(field[1])
         else:
             return None
-    return False
+    return None if unknown else False
 
 
 def itemsize(descr: object) -> int | None:
@@ -154,7 +218,15 @@ class NumpyAnalyzer(Analyzer):
         data_start = start + hlen
         has_object = _has_object(descr)
         if has_object is None:
-            yield ctx.finding(MALFORMED.id, f"invalid dtype description {str(descr)[:100]!r}")
+            yield ctx.finding(
+                MALFORMED.id,
+                f"dtype description {str(descr)[:100]!r} is not one numpy writes; the data "
+                "was scanned as a member named 'data' in case np.load reads it as objects",
+                offset=data_start,
+            )
+            # np.dtype() accepts more spellings than we model: whatever numpy makes of this
+            # descr, a pickle in the data region is still sniffed and analysed.
+            yield from ctx.member("data", ctx.blob.chunks(data_start, ctx.blob.size, _CHUNK))
             return
         if has_object:
             yield ctx.finding(

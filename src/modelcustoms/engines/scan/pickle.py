@@ -213,6 +213,18 @@ def _import_finding(ctx: ScanContext, imp: Import) -> Iterator[Result]:
     elif j.tier is Tier.UNKNOWN_CALLABLE:
         message = f"imports {imp.full}{called}: {j.reason}"
         severity = Severity.HIGH if imp.invoked else Severity.MEDIUM
+    elif j.tier is Tier.IO_ON_CALL and imp.executed:
+        rule = "pickle.dangerous-import"
+        message = (
+            f"imports {imp.full}, called by {imp.execute_op} @{imp.execute_offset}: "
+            f"{j.reason}; does file or network I/O when loaded"
+        )
+        severity = Severity.HIGH
+    elif j.tier is Tier.IO_ON_CALL:
+        # Referenced only (torch.save(model) rebuilds such classes without __init__).
+        message = f"imports {imp.full}{called}: {j.reason}; not called here"
+        capitalised = imp.name.rsplit(".", 1)[-1].lstrip("_")[:1].isupper()
+        severity = Severity.LOW if capitalised else Severity.MEDIUM
     else:
         return
     yield ctx.finding(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from modelcustoms.artifacts.pickleops import Source, Span, opcode_name
 from modelcustoms.core import Severity
-from modelcustoms.engines.scan.pickle_globals import judge
+from modelcustoms.engines.scan.pickle_globals import PARTIALS, judge
 from modelcustoms.engines.scan.pickle_values import (
     DATA,
     DYNAMIC,
@@ -23,6 +23,11 @@ from modelcustoms.engines.scan.pickle_values import (
     Recorder,
     describe,
 )
+
+_NEW_ONLY = frozenset({"NEWOBJ", "NEWOBJ_EX"})
+"""Call opcodes that run only ``cls.__new__``, never ``__init__`` or a function body."""
+_CALL_DEPTH = 8
+"""Most helper-within-helper calls followed (partial of partial ...)."""
 
 MEMO_CAP = 1_000_000
 """Most memo entries holding tracked values (plain numbers are kept in a bitmap)."""
@@ -117,7 +122,7 @@ class MachineState:
             )
         return DYNAMIC
 
-    def _call(self, func: object, args: object, off: int, op: str) -> Call:
+    def _call(self, func: object, args: object, off: int, op: str, depth: int = 0) -> Call:
         t = type(func)
         if t is Global:
             assert isinstance(func, Global)
@@ -126,6 +131,10 @@ class MachineState:
                 rec.invoked = True
                 rec.invoke_offset = off
                 rec.invoke_op = op
+            if not rec.executed and op not in _NEW_ONLY:
+                rec.executed = True
+                rec.execute_offset = off
+                rec.execute_op = op
             if rec.judgement.loader:
                 first = args[0] if isinstance(args, tuple) and args else None
                 if isinstance(first, str):
@@ -134,7 +143,14 @@ class MachineState:
                 if isinstance(payload, Span) and payload.kind not in ("bytes", "bytearray", "str"):
                     payload = None
                 self.rec.nested.append(Nested(rec.full, off, payload))
+            calls = rec.judgement.calls
+            if calls is not None and op not in _NEW_ONLY and depth < _CALL_DEPTH:
+                # An allow-listed helper that calls one of its arguments (torch
+                # _rebuild_from_type_v2 runs func(*args)): judge that argument as called.
+                callee, inner = _pick(args, calls[0]), _pick(args, calls[1])
+                self._call(callee, inner, off, f"{op} via {rec.full}", depth + 1)
         elif t is Call:
+            assert isinstance(func, Call)
             self._event(
                 "pickle.dynamic-call",
                 f"{op} calls {describe(func)}, a value computed by the pickle",
@@ -142,6 +158,18 @@ class MachineState:
                 op,
                 excerpt=describe(func),
             )
+            inner_func = func.func
+            if (
+                type(inner_func) is Global
+                and inner_func.record.full in PARTIALS
+                and depth < _CALL_DEPTH
+            ):
+                # Calling a functools.partial calls what it wraps: the constructor argument,
+                # or the func a BUILD state (func, args, kwds, dict) swapped in.
+                via = f"{op} via {inner_func.record.full}"
+                for wrapped in (_pick(func.args, 0), _pick(func.state, 0)):
+                    if type(wrapped) in (Global, Call):
+                        self._call(wrapped, args, off, via, depth + 1)
         return Call(func, args, off)
 
     def _mutation(self, target: Global, code: int, off: int) -> None:
@@ -165,3 +193,10 @@ class MachineState:
         severity: Severity | None = None,
     ) -> None:
         self.rec.events.append(Event(rule, message, off, f"opcode {op} @{off}", excerpt, severity))
+
+
+def _pick(values: object, index: int | None) -> object:
+    """``values[index]`` of a symbolic tuple, or None when it is not there."""
+    if index is None or not isinstance(values, tuple) or index >= len(values):
+        return None
+    return values[index]

@@ -1,12 +1,15 @@
 """What a pickle may import: the knowledge behind the pickle analyzer, kept as data.
 
-Three tiers, judged on the fully qualified dotted path ``module.name``:
+Four tiers, judged on the fully qualified dotted path ``module.name``:
 
 * **allowed**: what ordinary checkpoints contain (tensor and array rebuild helpers, containers,
   value types) and class constructors of ML libraries;
 * **dangerous**: anything that executes code, spawns processes, touches files or the network,
   loads another pickle, or hands out arbitrary attributes. Critical whenever referenced, because
   importing it is already a choice no legitimate checkpoint makes;
+* **I/O on call**: classes and functions, mostly under the ML prefixes, whose constructor or
+  call reads, writes or downloads (``pandas.ExcelFile``, ``SummaryWriter``): a reference is
+  benign (NEWOBJ skips ``__init__``), a call is high;
 * **unknown**: everything else. Reported, never silenced: a capitalised class from an unknown
   module (``__main__.MyModel``) needs custom code; an unknown function that is invoked may do
   anything.
@@ -35,6 +38,8 @@ class Tier(StrEnum):
     """Deserialises a nested payload (``torch.storage._load_from_bytes``): scan the payload."""
     UNKNOWN_CLASS = "unknown-class"
     UNKNOWN_CALLABLE = "unknown-callable"
+    IO_ON_CALL = "io-on-call"
+    """Does file or network I/O when called (``pandas.ExcelFile``): high when called."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,8 @@ class Judgement:
     reason: str
     loader: bool = False
     """The callee unpickles (or unmarshals) its first argument: a nested payload."""
+    calls: tuple[int, int | None] | None = None
+    """(index of the argument the callee calls, index of that call's argument tuple or None)."""
 
 
 def _words(text: str) -> list[str]:
@@ -143,6 +150,11 @@ ALLOWED: frozenset[str] = frozenset(
         "logging.getLogger",
         # OmegaConf configs in Lightning/Hydra checkpoints annotate nodes with typing.Any.
         "typing.Any",
+        # partial.__reduce__ emits REDUCE partial(func) + BUILD: constructing runs nothing, the
+        # wrapped callable is an import judged on its own, and calling the partial later is a
+        # pickle.dynamic-call (and marks the wrapped callable as invoked).
+        "functools.partial",
+        "_functools.partial",
         "io.BytesIO",
         # joblib numpy_pickle.py: the array wrapper; the array bytes follow it in the stream.
         "joblib.numpy_pickle.NumpyArrayWrapper",
@@ -166,6 +178,21 @@ ALLOWED: frozenset[str] = frozenset(
     ]
 )
 """Exact dotted paths that legitimate checkpoints contain."""
+
+# Allow-listed helpers that call one of their arguments: (index of the callee, index of the
+# tuple it is called with, or None). The callee is judged as if REDUCE called it.
+# NOTE: torch/_tensor.py `_rebuild_from_type(func, type, args, dict)` and
+# `_rebuild_from_type_v2(func, new_type, args, state)` both run `func(*args)`;
+# Lib/copyreg.py `_reconstructor(cls, base, state)` runs `base.__init__(obj, state)`.
+CALLS_ARGUMENT: dict[str, tuple[int, int | None]] = {
+    "torch._tensor._rebuild_from_type": (0, 2),
+    "torch._tensor._rebuild_from_type_v2": (0, 2),
+    "torch._utils._rebuild_from_type": (0, 2),
+    "torch._utils._rebuild_from_type_v2": (0, 2),
+    "copyreg._reconstructor": (1, None),
+}
+PARTIALS = frozenset({"functools.partial", "_functools.partial"})
+"""Constructing these calls nothing; calling the constructed object calls its first argument."""
 
 # Class constructors from these libraries are benign (a CapitalizedName, not dotted); their
 # functions and attribute paths are not (`torch.load`, `pandas.read_pickle`).
@@ -302,6 +329,10 @@ _deny(
     "signal",
     "atexit",
     "webbrowser",
+    "_winapi",
+    "msvcrt",
+    "winreg",
+    "_winreg",
     "uuid._get_command_stdout",
     "uuid._popen",
     "_osx_support",
@@ -362,8 +393,26 @@ _deny(
     "zipfile",
     "tarfile",
     "gzip.open",
+    "gzip.GzipFile",
     "bz2.open",
+    "bz2.BZ2File",
     "lzma.open",
+    "lzma.LZMAFile",
+    "_compression",
+    "_pyio",
+    "sqlite3",
+    "_sqlite3",
+    "wave",
+    "aifc",
+    "sunau",
+    "netrc",
+    "mailbox",
+    "filecmp",
+    "py_compile",
+    "compileall",
+    "zipapp",
+    "logging.basicConfig",
+    "mimetypes.read_mime_types",
     "mmap",
     "fcntl",
     "resource",
@@ -472,6 +521,86 @@ _deny(
     "torch._classes",
 )
 
+# -- I/O when called ------------------------------------------------------------------------
+
+# Classes and functions under allow-listed ML prefixes (or popular ML add-ons) whose
+# constructor or call reads/writes files, creates directories or downloads. Pickles reference
+# such classes legitimately (torch.save(model) rebuilds via NEWOBJ / copyreg, which skips
+# __init__), so a reference alone is not dangerous; calling them (REDUCE, INST, OBJ, or through
+# an argument-calling helper) runs the I/O: high. Every entry covers itself and what is under it.
+IO_ON_CALL: dict[str, str] = {}
+
+
+def _io(reason: str, *paths: str) -> None:
+    for p in paths:
+        IO_ON_CALL[p] = reason
+
+
+_io(
+    "pandas reader/writer: opens a path or URL",
+    "pandas.ExcelFile",
+    "pandas.ExcelWriter",
+    *(
+        f"pandas.{n}"
+        for n in _words(
+            "read_csv read_table read_fwf read_excel read_json read_html read_xml read_parquet "
+            "read_feather read_orc read_sas read_spss read_stata read_sql read_sql_query "
+            "read_sql_table read_gbq read_clipboard read_hdf"
+        )
+    ),
+)
+_io(
+    "tensorboard writer: creates directories and event files",
+    "torch.utils.tensorboard",
+    "tensorboardX",
+    "torch.profiler",
+    "lightning.pytorch.loggers",
+    "lightning.fabric.loggers",
+    "pytorch_lightning.loggers",
+)
+_io(
+    "downloads or reads a model from a path or the Hub",
+    "sentence_transformers.SentenceTransformer",
+    "sentence_transformers.CrossEncoder",
+    "sentence_transformers.cross_encoder",
+    "sentence_transformers.SparseEncoder",
+    "sentence_transformers.sparse_encoder",
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.CLIPModel",
+    "transformers.pipeline",
+    "transformers.pipelines",
+    "timm.create_model",
+    "timm.models.create_model",
+    "xgboost.Booster",
+    "xgboost.DMatrix",
+    "lightgbm.Booster",
+    "accelerate.Accelerator",
+)
+_io(
+    "downloads or reads a dataset",
+    "datasets.load_dataset",
+    "datasets.load_from_disk",
+    "datasets.load_dataset_builder",
+    "datasets.load",
+    "torchvision.datasets",
+    "torchvision.io",
+    "torchaudio.datasets",
+    "torchaudio.io",
+    "torchtext.datasets",
+)
+_io(
+    "tokenizer that reads vocabulary files",
+    "tokenizers.implementations",
+    "tokenizers.ByteLevelBPETokenizer",
+    "tokenizers.CharBPETokenizer",
+    "tokenizers.SentencePieceBPETokenizer",
+    "tokenizers.SentencePieceUnigramTokenizer",
+    "tokenizers.BertWordPieceTokenizer",
+)
+# transformers Auto* entry points (AutoModel, AutoTokenizer, AutoConfig...): from_pretrained
+# downloads; under any transformers submodule.
+_TRANSFORMERS_AUTO = re.compile(r"^transformers(\.\w+)*\.Auto[A-Z]\w*(\.\w+)*$")
+
 # Loaders whose first argument is a nested payload to scan (also listed as dangerous above,
 # except torch.storage._load_from_bytes, which TypedStorage.__reduce__ emits legitimately).
 LOADERS: frozenset[str] = frozenset(
@@ -510,8 +639,9 @@ _RANK = {
     Tier.ALLOWED: 0,
     Tier.UNKNOWN_CLASS: 1,
     Tier.UNKNOWN_CALLABLE: 2,
-    Tier.LOADER: 3,
-    Tier.DANGEROUS: 4,
+    Tier.IO_ON_CALL: 3,
+    Tier.LOADER: 4,
+    Tier.DANGEROUS: 5,
 }
 
 
@@ -553,8 +683,9 @@ def _judge_one(module: str, name: str) -> Judgement:
     full = f"{module}.{name}"
     parts = name.split(".")
     loader = full in LOADERS
+    calls = CALLS_ARGUMENT.get(full)
     if full in ALLOWED:
-        return Judgement(Tier.ALLOWED, "allow-listed checkpoint global")
+        return Judgement(Tier.ALLOWED, "allow-listed checkpoint global", calls=calls)
     hit = _covered(full, DANGEROUS)
     if hit is not None:
         return Judgement(Tier.DANGEROUS, f"{DANGEROUS[hit]} ({hit})", loader=loader)
@@ -568,6 +699,11 @@ def _judge_one(module: str, name: str) -> Judgement:
             return Judgement(Tier.DANGEROUS, f"attribute path reaches {part!r}")
         if _DUNDER.match(part) and len(parts) > 1:
             return Judgement(Tier.DANGEROUS, f"attribute path through dunder {part!r}")
+    io = _covered(full, IO_ON_CALL)
+    if io is not None:
+        return Judgement(Tier.IO_ON_CALL, f"{IO_ON_CALL[io]} ({io})")
+    if _TRANSFORMERS_AUTO.match(full):
+        return Judgement(Tier.IO_ON_CALL, "transformers Auto* entry point: downloads when called")
     if any(not p or not p.isidentifier() for p in (*module.split("."), *parts)):
         return Judgement(Tier.UNKNOWN_CALLABLE, "not a valid Python name")
     dotted = len(parts) > 1
@@ -586,5 +722,5 @@ def _judge_one(module: str, name: str) -> Judgement:
 
 
 def rank(tier: Tier) -> int:
-    """Order of tiers from allowed (0) to dangerous (4)."""
+    """Order of tiers from allowed (0) to dangerous (5)."""
     return _RANK[tier]

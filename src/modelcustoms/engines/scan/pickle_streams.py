@@ -157,6 +157,12 @@ class Stream:
                 imp.invoke_offset,
                 imp.invoke_op,
             )
+        if imp.executed and not have.executed:
+            have.executed, have.execute_offset, have.execute_op = (
+                True,
+                imp.execute_offset,
+                imp.execute_op,
+            )
 
     def _sweep(self, start: int, end: int) -> None:
         """Look for import text in bytes that did not parse (a payload behind a break)."""

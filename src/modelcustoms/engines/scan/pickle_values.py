@@ -63,6 +63,11 @@ class Import:
     invoked: bool = False
     invoke_offset: int = 0
     invoke_op: str = ""
+    executed: bool = False
+    """Called by an opcode that runs its body (REDUCE, INST, OBJ, or through a helper that
+    calls its argument), not only ``cls.__new__`` (NEWOBJ, NEWOBJ_EX)."""
+    execute_offset: int = 0
+    execute_op: str = ""
 
     @property
     def full(self) -> str:
@@ -210,6 +215,9 @@ def dtype_info(value: object) -> tuple[int, bool] | None:
     spec = value.args[0]
     if type(spec) is not str:
         return None
+    if spec.lstrip("<>|=") in ("object", "object_", "object0"):
+        # np.dtype("object") is the object type spelled by name, not kind "o".
+        return 8, True
     m = _DTYPE_DIGITS.match(spec)
     if m is None:
         return None

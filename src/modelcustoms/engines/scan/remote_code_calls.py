@@ -33,7 +33,8 @@ _REF_TABLE: tuple[tuple[str, Severity, str], ...] = (
         "subprocess.Popen subprocess.run subprocess.call subprocess.check_call "
         "subprocess.check_output subprocess.getoutput subprocess.getstatusoutput "
         "asyncio.create_subprocess_exec asyncio.create_subprocess_shell commands.getoutput "
-        "_posixsubprocess.fork_exec multiprocessing.popen_fork.Popen",
+        "_posixsubprocess.fork_exec multiprocessing.popen_fork.Popen pydoc.pipepager "
+        "pydoc.tempfilepager distutils.spawn.spawn",
     ),
     (PROCESS, _H, "os.fork os.forkpty os.startfile os.kill os.killpg webbrowser.open"),
     (
@@ -42,7 +43,11 @@ _REF_TABLE: tuple[tuple[str, Severity, str], ...] = (
         "builtins.exec builtins.eval types.CodeType types.FunctionType code.interact "
         "code.InteractiveInterpreter runpy.run_path runpy.run_module sys.meta_path.append "
         "sys.meta_path.insert sys.path_hooks.append sys.path_hooks.insert sys.settrace "
-        "sys.setprofile",
+        "sys.setprofile importlib.util.spec_from_file_location importlib.util.spec_from_loader "
+        "importlib.machinery.SourceFileLoader importlib.machinery.SourcelessFileLoader "
+        "importlib.machinery.ExtensionFileLoader imp.load_source imp.load_module "
+        "imp.load_compiled imp.load_dynamic site.addsitedir zipimport.zipimporter "
+        "code.InteractiveConsole",
     ),
     (
         NETWORK,
@@ -89,7 +94,32 @@ _REF_TABLE: tuple[tuple[str, Severity, str], ...] = (
         "torch.utils.cpp_extension.load_inline",
     ),
 )
+
+# Callables that compile and run a string of Python, and where that string goes: positional
+# indexes and keyword names. ``X()`` is an instance of X (``trace.Trace().runctx``).
+_RUN = {
+    "timeit.timeit timeit.repeat timeit.Timer": ((0, 1), ("stmt", "setup")),
+    "cProfile.run cProfile.runctx profile.run profile.runctx pdb.run pdb.runctx "
+    "cProfile.Profile().run cProfile.Profile().runctx profile.Profile().run "
+    "profile.Profile().runctx pdb.Pdb().run pdb.Pdb().runctx bdb.Bdb().run bdb.Bdb().runctx": (
+        (0,),
+        ("statement", "cmd"),
+    ),
+    "pdb.runeval pdb.Pdb().runeval bdb.Bdb().runeval": ((0,), ("expression", "expr")),
+    "trace.Trace().run trace.Trace().runctx": ((0,), ("cmd",)),
+    "code.InteractiveInterpreter().runsource code.InteractiveInterpreter().runcode "
+    "code.InteractiveConsole().runsource code.InteractiveConsole().runcode "
+    "code.InteractiveConsole().push code.compile_command doctest.debug_src": (
+        (0,),
+        ("source", "code", "line", "src"),
+    ),
+}
+CODE_RUNNERS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    name: where for names, where in _RUN.items() for name in names.split()
+}
+"""Standard-library entry points that run a string as Python: judged with their argument."""
 _REF_EXACT = {name: (rule, sev) for rule, sev, names in _REF_TABLE for name in names.split()}
+_REF_EXACT.update((name, (DYNAMIC, _H)) for name in CODE_RUNNERS)
 """Any *reference* to these names (called, passed or aliased) is reported."""
 _REF_PREFIX: tuple[tuple[str, str, Severity], ...] = (
     ("os.exec", PROCESS, _C),
@@ -110,7 +140,7 @@ _HTTP_INERT = _words(
 BUILTINS_ALWAYS = _words("exec eval __import__ getattr setattr globals vars")
 """Builtins resolved even where the name is bound somewhere: a parameter named ``eval`` in one
 function must not blind the scan to ``eval`` everywhere else."""
-BUILTINS_SHADOWABLE = _words("compile open dict str repr list bytes chr print")
+BUILTINS_SHADOWABLE = _words("compile open dict str repr list bytes chr print map")
 """Builtins resolved only when the file never binds the name (``compile`` is a common param)."""
 DECODERS = _words(
     "base64.b64decode base64.standard_b64decode base64.urlsafe_b64decode base64.b32decode "
@@ -123,6 +153,21 @@ SENSITIVE_MODULES = _words(
     "os posix nt subprocess builtins sys pty importlib pickle marshal socket ctypes shutil runpy "
     "code types codecs io"
 )
+"""Modules whose namespace a model file has no reason to walk or index by a computed name."""
+UNKNOWN_MODULE = "<module>"
+"""What a module imported or looked up by a name the scan cannot compute resolves to."""
+GETATTR_MARK = "<getattr>"
+"""Prefix of a pending attribute lookup: ``operator.attrgetter("system")`` resolves to
+``<getattr>.system``, and calling it on ``os`` to ``os.system`` (``?`` when not computable)."""
+
+
+def is_hot(q: str) -> bool:
+    """Whether ``q`` names a sensitive module (or a part of one), or a module we cannot name."""
+    if q == UNKNOWN_MODULE:
+        return True
+    return "()" not in q and not q.startswith("<") and q.split(".", 1)[0] in SENSITIVE_MODULES
+
+
 SAFE_YAML_LOADERS = _words(
     "yaml.SafeLoader yaml.CSafeLoader yaml.BaseLoader yaml.CBaseLoader yaml.loader.SafeLoader"
 )
@@ -160,7 +205,8 @@ def canonical(q: str) -> str:
 def classify(q: str) -> tuple[str, Severity] | None:
     """The rule and severity a reference to ``q`` raises, or None."""
     found = _REF_EXACT.get(q)
-    if found is not None:
+    if found is not None or "()" in q:
+        # ``requests.get()`` is the response of a call, not the requests API.
         return found
     for prefix, rule, sev in _REF_PREFIX:
         if q.startswith(prefix):

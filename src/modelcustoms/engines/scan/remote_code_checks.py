@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from modelcustoms.core import Severity
 from modelcustoms.engines.scan.remote_code_calls import (
+    CODE_RUNNERS,
     CRED_PATH,
     CREDS,
     DECODERS,
@@ -20,17 +21,19 @@ from modelcustoms.engines.scan.remote_code_calls import (
     ENCODED,
     FETCHERS,
     FILE_WRITE,
+    GETATTR_MARK,
     HF_DOWNLOAD,
     NETWORK,
     PERSIST_PATH,
     SAFE_YAML_LOADERS,
-    SENSITIVE_MODULES,
+    UNKNOWN_MODULE,
     UNMARSHAL,
     classify,
     is_credential_name,
+    is_hot,
 )
 from modelcustoms.engines.scan.remote_code_decoders import ENCODED_MIN, blob_content, blob_kind
-from modelcustoms.engines.scan.remote_code_names import MAX_EXPR_DEPTH, Bindings
+from modelcustoms.engines.scan.remote_code_names import Bindings, literal_prefix
 
 MAX_EXEC_NESTING = 3
 """How many layers of exec'd, decoded code are analysed."""
@@ -83,6 +86,8 @@ class Module(Bindings):
                     self._check_path(node, folded)
             elif isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
                 self._check_builtins_tamper(node)
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+                self._check_namespace_index(node)
             if (
                 isinstance(node, ast.Subscript)
                 and isinstance(node.ctx, ast.Load)
@@ -110,12 +115,15 @@ class Module(Bindings):
 
     def _check_ref(self, node: ast.AST) -> None:
         for q in sorted(self.resolve(node)):
+            if q.endswith(".__dict__") and is_hot(q[: -len(".__dict__")]):
+                module = q[: -len(".__dict__")]
+                self._hit(DYNAMIC, _H, node, q, f"reaches into the namespace of module {module}")
             found = classify(q)
             if found is None:
                 continue
             rule, sev = found
             call = self.calls.get(id(node))
-            if q in ("builtins.exec", "builtins.eval") and (
+            if (q in ("builtins.exec", "builtins.eval") or q in CODE_RUNNERS) and (
                 call is not None or (isinstance(node, ast.Name) and node.id in self.local)
             ):
                 # Calls are judged with their arguments in _check_call; a bare ``eval`` that
@@ -143,12 +151,16 @@ class Module(Bindings):
         for f in sorted(funcs):
             if f in ("builtins.exec", "builtins.eval", "builtins.compile"):
                 self._check_exec(node, f, arg0)
+            elif f in CODE_RUNNERS:
+                self._check_runner(node, f)
+            elif f.startswith(f"{GETATTR_MARK}.") or f == "functools.reduce":
+                self._check_indirect_getattr(node, f)
             elif f in ("builtins.__import__", "importlib.import_module", "importlib.__import__"):
                 name = self.fold_str(arg0) if arg0 is not None else None
                 if name is not None:
                     self.imports.add(name)
                 elif arg0 is not None:
-                    sev = _M if _literal_prefix(arg0).startswith((".", "transformers.")) else _H
+                    sev = _M if literal_prefix(arg0).startswith((".", "transformers.")) else _H
                     self._hit(DYNAMIC, sev, node, f, f"{f} of a computed module name")
             elif f in ("builtins.getattr", "builtins.setattr") and len(node.args) >= 2:
                 self._check_getattr(node, f)
@@ -199,25 +211,79 @@ class Module(Bindings):
         if source is not None and self.nesting < MAX_EXEC_NESTING:
             self._analyse_payload(node, source)
 
-    def _analyse_payload(self, node: ast.Call, source: str | bytes) -> None:
+    def _check_runner(self, node: ast.Call, f: str) -> None:
+        """A stdlib entry point that runs a string as Python (``timeit``, ``cProfile.run``)."""
+        positions, keywords = CODE_RUNNERS[f]
+        args = [node.args[i] for i in positions if i < len(node.args)]
+        args += [k.value for k in node.keywords if k.arg in keywords]
+        worst: Severity | None = None
+        decoded = False
+        for arg in args:
+            decoded = decoded or self._decodes(arg)
+            source = self.fold(arg)
+            if source is not None and self.nesting < MAX_EXEC_NESTING:
+                found = self._analyse_payload(node, source)
+                worst = found if worst is None or (found and found > worst) else worst
+        if decoded:
+            self._hit(DYNAMIC, _C, node, f, f"{f} runs code decoded from an embedded blob")
+        elif worst is not None and worst >= _H:
+            self._hit(DYNAMIC, _C, node, f, f"{f} runs code that itself does something dangerous")
+        else:
+            self._hit(DYNAMIC, _H, node, f, f"{f} runs a string as Python code")
+
+    def _check_indirect_getattr(self, node: ast.Call, f: str) -> None:
+        """``methodcaller``/``attrgetter``/``reduce(getattr, ...)`` applied to a module."""
+        if f == "functools.reduce":
+            if len(node.args) < 3 or "builtins.getattr" not in self.resolve(node.args[0]):
+                return
+            target = node.args[2]
+        elif node.args:
+            target = node.args[0]
+        else:
+            return
+        hot = sorted(b for b in self.resolve(target) if is_hot(b))
+        if hot:
+            how = "functools.reduce(getattr, ...)" if f == "functools.reduce" else "operator"
+            message = f"looks up attributes of module {hot[0]} indirectly ({how})"
+            self._hit(DYNAMIC, _H, node, f"indirect:{hot[0]}", message)
+
+    def _check_namespace_index(self, node: ast.Subscript) -> None:
+        """``sys.modules[x]``, ``vars(os)[x]``, ``__builtins__[x]`` with a computed key."""
+        if self.fold_str(node.slice) is not None:
+            return
+        for base in sorted(self.resolve(node.value)):
+            if base == "sys.modules":
+                if UNKNOWN_MODULE in self.resolve(node):
+                    self._hit(DYNAMIC, _H, node, base, "looks up sys.modules by a computed name")
+            elif base == "builtins" or (
+                base.endswith(".__dict__") and is_hot(base[: -len(".__dict__")])
+            ):
+                self._hit(DYNAMIC, _H, node, base, f"indexes {base} by a computed name")
+
+    def _analyse_payload(self, node: ast.Call, source: str | bytes) -> Severity | None:
+        """Analyse code handed to exec-like calls; the worst severity found in it."""
         try:
             inner = Module.from_source(source, self.nesting + 1)
         except UnparsableError:
-            return
+            return None
         inner.aliases = {k: set(v) for k, v in self.aliases.items()} | inner.aliases
         inner.outer_line = self.outer_line or node.lineno
+        worst: Severity | None = None
         for hit in inner.run():
             key = (hit.rule, hit.line, hit.what)
             if key not in self.hits or self.hits[key].severity < hit.severity:
                 self.hits[key] = hit
+            if worst is None or hit.severity > worst:
+                worst = hit.severity
         self.imports |= inner.imports
+        return worst
 
     def _check_getattr(self, node: ast.Call, f: str) -> None:
         bases = self.resolve(node.args[0])
         if f == "builtins.setattr" and "builtins" in bases:
             self._hit(DYNAMIC, _H, node, f, "modifies builtins with setattr")
         elif self.fold_str(node.args[1]) is None:
-            hot = sorted(b for b in bases if b.split(".", 1)[0] in SENSITIVE_MODULES)
+            hot = sorted(b for b in bases if is_hot(b))
             if hot:
                 self._hit(DYNAMIC, _H, node, f, f"{f.split('.')[1]} of a computed name on {hot[0]}")
 
@@ -324,17 +390,3 @@ def _kw_true(node: ast.Call, name: str) -> bool:
         k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is True
         for k in node.keywords
     )
-
-
-def _literal_prefix(node: ast.AST) -> str:
-    """The constant text a computed string starts with (``f"transformers.{x}"``)."""
-    for _ in range(MAX_EXPR_DEPTH):
-        if isinstance(node, ast.JoinedStr) and node.values:
-            node = node.values[0]
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            node = node.left
-        else:
-            break
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return ""

@@ -136,8 +136,14 @@ def _check(
     walker = StaticWalker(text)
     walker.walk(ast)
     issues = dedupe(walker.issues)
-    # A statically certain blow-up would only spend the whole timeout again.
-    if render and not any(i.rule_id == "template.resource-exhaustion" for i in issues):
+    # A statically certain blow-up would only spend the whole timeout again; a merely
+    # suspicious one (medium) must not let a template opt out of the behavioural probes.
+    certain = any(
+        i.rule_id == "template.resource-exhaustion"
+        and (i.severity is None or i.severity >= Severity.HIGH)
+        for i in issues
+    )
+    if render and not certain:
         tokens = {**DEFAULT_TOKENS, **(special_tokens or {})}
         static_rules = {i.rule_id for i in issues}
         # The sandbox refusing what the static layer already reported says nothing new.

@@ -10,13 +10,12 @@ for the behavioural layer).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from modelcustoms.core import Severity
+from modelcustoms.engines.scan.templates_fold import MAX_FOLD_CHARS, ConstFolder
 from modelcustoms.engines.scan.templates_issue import TemplateIssue
-
-_MAX_FOLD_DEPTH = 24
 
 # Attributes that only sandbox escapes need (beyond ``_``-prefixed ones, which Jinja's sandbox
 # already refuses). See the Jinja SSTI literature and CVE-2019-10906 (str.format_map).
@@ -35,6 +34,28 @@ _ESCAPE_NAMES = frozenset(
         "globals", "locals", "eval", "exec", "open", "getattr", "setattr", "__import__",
     }
 )  # fmt: skip
+# Callables and objects in the renderers' global namespace. Reading an attribute or item of
+# the callable itself (``namespace.__init__``, ``namespace[i]``) has no use in a chat template:
+# it is only ever the first step from a function to its ``__globals__``.
+_GLOBAL_CALLABLES = frozenset(
+    {
+        "namespace", "cycler", "joiner", "lipsum", "range", "dict", "raise_exception",
+        "strftime_now", "self", "url_for", "get_flashed_messages",
+    }
+)  # fmt: skip
+# Variables the renderers pass in: subscripting them with computed keys is ordinary.
+_CONTEXT_DATA = frozenset(
+    {
+        "messages", "message", "tools", "tool", "documents", "custom_tools", "builtin_tools",
+        "xtools", "functions", "kwargs", "varargs",
+    }
+)  # fmt: skip
+_OBJECT_FACTORIES = frozenset({"cycler", "joiner"})
+_PRESENCE_TESTS = frozenset({"defined", "undefined", "callable", "none"})
+# Filters that read a (dotted) attribute of each item by name.
+_ATTRIBUTE_FILTERS = frozenset(
+    {"map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"}
+)
 _TRIGGER_METHODS = frozenset(
     {"startswith", "endswith", "find", "rfind", "index", "rindex", "count", "split", "rsplit",
      "partition", "rpartition"}
@@ -52,28 +73,76 @@ class StaticWalker:
         self.text = text
         self.issues: list[TemplateIssue] = []
         self.triggers: list[str] = []
-        self.consts: dict[str, str] = {}
+        self.folder = ConstFolder()
         self.defined: set[str] = set()
+        # Names whose use is a call, an access (checked on its own) or a presence test.
+        self._called: set[int] = set()
+        self._objects: set[str] = set()
+
+    @property
+    def consts(self) -> dict[str, str]:
+        """Names bound to a constant string somewhere in the template."""
+        return self.folder.consts
 
     def walk(self, root: Any) -> None:
+        """Collect constants, then visit every node for escape shapes and triggers."""
         from jinja2 import nodes
 
         all_nodes = list(_iter_nodes(root))
-        # Flow-insensitive constant propagation of ``{% set x = 'a' ~ 'b' %}``, so payloads that
-        # assemble ``__class__`` over several statements are still seen.
+        assigns = [
+            n for n in all_nodes if isinstance(n, nodes.Assign | nodes.AssignBlock | nodes.With)
+        ]
+        # Flow-insensitive constant propagation of ``{% set x = 'a' ~ 'b' %}`` and
+        # ``{% set x %}...{% endset %}``, so payloads that assemble ``__class__`` over several
+        # statements are still seen.
+        overflow_line: int | None = None
         for _ in range(3):
-            for n in all_nodes:
-                if isinstance(n, nodes.Assign) and isinstance(n.target, nodes.Name):
-                    folded = self.fold(n.node)
-                    if folded is not None:
-                        self.consts[n.target.name] = folded
+            for n in assigns:
+                self._fold_assign(n)
+                if self.folder.overflowed and overflow_line is None:
+                    overflow_line = getattr(n, "lineno", None)
+        if self.folder.overflowed:
+            msg = (
+                f"a constant string grows past {MAX_FOLD_CHARS // 1024} KiB "
+                "(exponential growth by repeated concatenation?)"
+            )
+            self._add("template.resource-exhaustion", msg, overflow_line, Severity.MEDIUM, 0.6)
         for n in all_nodes:
             if isinstance(n, nodes.Name) and n.ctx in ("store", "param"):
                 self.defined.add(n.name)
             elif isinstance(n, nodes.Macro | nodes.CallBlock):
                 self.defined.add(getattr(n, "name", ""))
+            elif _uses_as_callee(n):
+                self._called.add(id(n.node))
         for n in all_nodes:
             self._visit(n)
+
+    def _fold_assign(self, n: Any) -> None:
+        from jinja2 import nodes
+
+        if isinstance(n, nodes.AssignBlock):
+            if isinstance(n.target, nodes.Name):
+                self.folder.store(n.target.name, self.folder.fold_block(n.body, n.filter))
+            return
+        if isinstance(n, nodes.With):
+            pairs = list(zip(n.targets, n.values, strict=False))
+        elif isinstance(n.target, nodes.Tuple) and isinstance(n.node, nodes.Tuple | nodes.List):
+            pairs = list(zip(n.target.items, n.node.items, strict=False))
+        else:
+            pairs = [(n.target, n.node)]
+        for target, value in pairs:
+            if (
+                isinstance(target, nodes.Name)
+                and isinstance(value, nodes.Call)
+                and isinstance(value.node, nodes.Name)
+                and value.node.name in _OBJECT_FACTORIES
+            ):
+                # A cycler/joiner is a Python object, not data: its methods lead to globals.
+                self._objects.add(target.name)
+            if isinstance(target, nodes.Name):
+                self.folder.store(target.name, self.folder.fold(value))
+            elif isinstance(target, nodes.NSRef):
+                self.folder.store(f"{target.name}.{target.attr}", self.folder.fold(value))
 
     def _visit(self, n: Any) -> None:
         from jinja2 import nodes
@@ -81,10 +150,11 @@ class StaticWalker:
         line = getattr(n, "lineno", None)
         if isinstance(n, nodes.Getattr):
             self._attr(n.attr, line, "attribute")
+            self._on_global(n, f".{n.attr}", line)
         elif isinstance(n, nodes.Getitem):
-            key = self.fold(n.arg)
-            if key is not None:
+            for key in self.folder.values(n.arg):
                 self._attr(key, line, "subscript")
+            self._on_global(n, "[...]", line)
         elif isinstance(n, nodes.Filter) and n.name == "attr":
             name = self.fold(n.args[0]) if n.args else None
             if name is not None:
@@ -92,12 +162,22 @@ class StaticWalker:
             else:
                 self._add("template.sandbox-escape", "|attr() with a computed name", line,
                           Severity.HIGH, 0.6)  # fmt: skip
+        elif isinstance(n, nodes.Filter) and n.name in _ATTRIBUTE_FILTERS:
+            self._attribute_filter(n, line)
         elif isinstance(n, nodes.Keyword) and n.key.startswith("__"):
             self._add("template.sandbox-escape", f"keyword argument {n.key!r}", line)
         elif isinstance(n, nodes.Name) and n.ctx == "load":
             if n.name in _ESCAPE_NAMES and n.name not in self.defined:
                 msg = f"references {n.name!r}, a global used by sandbox-escape payloads"
                 self._add("template.sandbox-escape", msg, line, Severity.HIGH, 0.7)
+            elif (
+                n.name in _GLOBAL_CALLABLES
+                and n.name not in self.defined
+                and id(n) not in self._called
+            ):
+                # ``{% set o = namespace %}`` launders the global past the access check.
+                msg = f"uses the global function {n.name!r} as a value instead of calling it"
+                self._add("template.sandbox-escape", msg, line, Severity.HIGH, 0.8)
         elif isinstance(n, nodes.Const) and isinstance(n.value, str):
             m = _DUNDER_IN_TEXT.search(n.value)
             if m:
@@ -123,10 +203,72 @@ class StaticWalker:
         elif name in _ESCAPE_ATTRS:
             self._add("template.sandbox-escape", f"{how} {name!r}", line, Severity.HIGH, 0.8)
 
+    def _attribute_filter(self, n: Any, line: int | None) -> None:
+        """``map(attribute=...)``, ``selectattr(...)``: dotted attribute paths, getattr outside
+        a sandbox."""
+
+        arg = next((k.value for k in n.kwargs if k.key == "attribute"), None)
+        if arg is None and n.name in ("selectattr", "rejectattr") and n.args:
+            arg = n.args[0]
+        if arg is None:
+            return
+        for path in self.folder.values(arg):
+            for part in path.split("."):
+                self._attr(part, line, f"|{n.name}() attribute")
+
+    def _on_global(self, n: Any, how: str, line: int | None) -> None:
+        """Attribute or item access on a global callable itself: a step towards its globals."""
+        from jinja2 import nodes
+
+        base = n.node
+        if (
+            isinstance(base, nodes.Name)
+            and base.name in _GLOBAL_CALLABLES
+            and base.name not in self.defined
+        ):
+            msg = f"reads {base.name}{how}: attribute/item access on a global function"
+            self._add("template.sandbox-escape", msg, line)
+
+    def _dynamic_call(self, fn: Any, line: int | None) -> None:
+        """A call through ``x[key]`` where ``key`` is computed and ``x`` is not template data.
+
+        Outside a sandbox a subscript falls back to ``getattr``, so an unfoldable key on an
+        object (rather than a message or dict) may name any attribute, and the call runs it.
+        """
+        from jinja2 import nodes
+
+        dynamic = False
+        node = fn
+        for _ in range(64):
+            if isinstance(node, nodes.Getitem):
+                if not self.folder.values(node.arg) and not _is_index(node.arg):
+                    dynamic = True
+            elif not isinstance(node, nodes.Getattr | nodes.Call | nodes.Filter):
+                break
+            node = node.node
+        if dynamic and not self._is_data(node):
+            self._add("template.sandbox-escape", "unverifiable dynamic attribute access: a "
+                      "computed subscript on a non-data object is then called", line,
+                      Severity.HIGH, 0.6)  # fmt: skip
+
+    def _is_data(self, root: Any) -> bool:
+        from jinja2 import nodes
+
+        if not isinstance(root, nodes.Name):
+            return False
+        if root.name in _CONTEXT_DATA:
+            return True
+        return (
+            root.name in self.defined
+            and root.name not in self.folder.consts
+            and root.name not in self._objects
+        )
+
     def _call(self, n: Any, line: int | None) -> None:
         from jinja2 import nodes
 
         fn = n.node
+        self._dynamic_call(fn, line)
         is_range = isinstance(fn, nodes.Name) and fn.name == "range"
         if is_range and "range" not in self.defined and any(_big_int(a, 10_000) for a in n.args):
             self._add("template.resource-exhaustion", "range() over a huge constant", line,
@@ -149,55 +291,9 @@ class StaticWalker:
             if value and value.strip() and len(value) <= 256 and value not in self.triggers:
                 self.triggers.append(value)
 
-    def fold(self, node: Any, depth: int = 0) -> str | None:
+    def fold(self, node: Any) -> str | None:
         """The string an expression always evaluates to, when built only from constants."""
-        from jinja2 import nodes
-
-        if depth > _MAX_FOLD_DEPTH:
-            return None
-        d = depth + 1
-        if isinstance(node, nodes.Const):
-            return node.value if isinstance(node.value, str) else None
-        if isinstance(node, nodes.Name):
-            return self.consts.get(node.name)
-        if isinstance(node, nodes.Concat):
-            parts = [self.fold(x, d) for x in node.nodes]
-            return None if None in parts else "".join(p for p in parts if p is not None)
-        if isinstance(node, nodes.Add):
-            left, right = self.fold(node.left, d), self.fold(node.right, d)
-            return None if left is None or right is None else left + right
-        if isinstance(node, nodes.Filter) and node.node is not None:
-            return self._fold_filter(node, d)
-        return None
-
-    def _fold_filter(self, node: Any, d: int) -> str | None:
-        from jinja2 import nodes
-
-        if node.name == "join" and isinstance(node.node, nodes.List | nodes.Tuple):
-            parts = [self.fold(x, d) for x in node.node.items]
-            sep = self.fold(node.args[0], d) if node.args else ""
-            if None in parts or sep is None:
-                return None
-            return sep.join(p for p in parts if p is not None)
-        inner = self.fold(node.node, d)
-        if inner is None:
-            return None
-        if node.name in _SIMPLE_FILTERS:
-            return _SIMPLE_FILTERS[node.name](inner)
-        if node.name == "reverse":
-            return inner[::-1]
-        if node.name == "replace" and len(node.args) >= 2:
-            old, new = self.fold(node.args[0], d), self.fold(node.args[1], d)
-            if old is not None and new is not None and len(inner) * (len(new) + 1) < 100_000:
-                return inner.replace(old, new)
-        if node.name == "format" and not re.search(r"%[-#0 +]*\d", inner):
-            args = [a.value if isinstance(a, nodes.Const) else None for a in node.args]
-            if None not in args:
-                try:
-                    return inner % tuple(args)
-                except (TypeError, ValueError, OverflowError):
-                    return None
-        return None
+        return self.folder.fold(node)
 
     def _add(
         self,
@@ -212,12 +308,34 @@ class StaticWalker:
         )
 
 
-_SIMPLE_FILTERS: dict[str, Callable[[str], str]] = {
-    "lower": str.lower,
-    "upper": str.upper,
-    "trim": str.strip,
-    "string": str,
-}
+def _uses_as_callee(n: Any) -> bool:
+    """Whether ``n`` calls, accesses or presence-tests its ``node`` child."""
+    from jinja2 import nodes
+
+    if isinstance(n, nodes.Test):
+        return n.name in _PRESENCE_TESTS
+    return isinstance(n, nodes.Call | nodes.Getattr | nodes.Getitem)
+
+
+def _is_index(node: Any) -> bool:
+    """An integer index, a loop counter or arithmetic on them: never an attribute name."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Const):
+        return isinstance(node.value, int)
+    if isinstance(node, nodes.Slice):
+        return True
+    if isinstance(node, nodes.Neg | nodes.Pos):
+        return _is_index(node.node)
+    if isinstance(node, nodes.Add | nodes.Sub | nodes.Mul | nodes.FloorDiv | nodes.Mod):
+        return _is_index(node.left) or _is_index(node.right)
+    if isinstance(node, nodes.Filter) and node.name in ("int", "length", "count"):
+        return True
+    return (
+        isinstance(node, nodes.Getattr)
+        and isinstance(node.node, nodes.Name)
+        and (node.node.name == "loop")
+    )
 
 
 def _iter_nodes(root: Any) -> Iterator[Any]:

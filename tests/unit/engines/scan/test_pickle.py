@@ -676,6 +676,17 @@ def test_sklearn_model_is_quiet(scan_files: ScanFiles) -> None:
         ("numpy", "frompyfunc", Tier.UNKNOWN_CALLABLE),
         ("torch.storage", "_load_from_bytes", Tier.LOADER),
         ("os ", "system", Tier.DANGEROUS),
+        ("functools", "partial", Tier.ALLOWED),
+        ("functools", "reduce", Tier.DANGEROUS),
+        ("_pyio", "FileIO", Tier.DANGEROUS),
+        ("gzip", "GzipFile", Tier.DANGEROUS),
+        ("pandas", "ExcelFile", Tier.IO_ON_CALL),
+        ("pandas", "read_csv", Tier.IO_ON_CALL),
+        ("torch.utils.tensorboard.writer", "SummaryWriter", Tier.IO_ON_CALL),
+        ("sentence_transformers.SentenceTransformer", "SentenceTransformer", Tier.IO_ON_CALL),
+        ("transformers.models.auto.modeling_auto", "AutoModel", Tier.IO_ON_CALL),
+        ("transformers.models.bert.modeling_bert", "BertModel", Tier.ALLOWED),
+        ("datasets", "load_dataset", Tier.IO_ON_CALL),
     ],
 )
 def test_judgements(module: str, name: str, tier: Tier) -> None:

@@ -605,3 +605,36 @@ def test_rules_are_declared_and_well_formed():
         UNPARSABLE,
     }
     assert RemoteCodeAnalyzer.__doc__
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "v = getattr(self.config, name, None)",
+        "from torch import nn\nact = getattr(nn, activation_name)()",
+        "import torch\ndt = getattr(torch, dtype_str)",
+        "import shutil, os\ndef save_vocabulary(self, d):\n"
+        "    shutil.copyfile(self.vocab_file, os.path.join(d, 'v.model'))",
+        "import importlib.metadata\nv = importlib.metadata.version('transformers')",
+        "import sys\ncls = getattr(sys.modules[__name__], name)",
+        "import sys\ncls = getattr(sys.modules[self.__module__], name)",
+        "import sys\nx = sys.modules.get('torch_npu')\nok = 'flash_attn' in sys.modules",
+        "import importlib\nm = importlib.import_module(f'transformers.models.{t}')\n"
+        "c = getattr(m, n)",
+        "d = vars(self)\ne = self.__dict__\nf = config.__dict__.get('x')",
+        "import functools, operator\nn = functools.reduce(operator.mul, shape, 1)",
+        "import functools\nsub = functools.reduce(getattr, name.split('.'), model)",
+        "import operator\nw = operator.attrgetter('weight')(layer)",
+        "import timeit\nt0 = timeit.default_timer()",
+        "import requests\nimg = requests.get(url).raw",
+        "def f(m):\n    return getattr(m, n)\nf(model)",
+    ],
+)
+def test_namespace_idioms_of_modeling_code_are_not_high(scan_files, code):
+    findings = _findings(scan_files, _src(code))
+    assert [f for f in findings if f.severity >= Severity.HIGH] == []
+
+
+def test_module_passed_to_a_local_function_binds_its_parameter(scan_files):
+    code = "import os\ndef run(m, c):\n    m.system(c)\nrun(os, 'echo pwned')\n"
+    assert _worst(_findings(scan_files, _src(code)), PROCESS) is Severity.CRITICAL
