@@ -77,7 +77,12 @@ def _demo(root: Path, args: argparse.Namespace) -> int:
         write_output(renderer_for(fmt, width=140).render(report, verdict), out / name)
     passport_ok = _passport(report, verdict, zoo, out, console)
     mismatches = _label_table(report, samples, console)
-    console.print(f"outputs written to {out}: {', '.join(_FILES.values())}, passport.json")
+    where = (
+        f"written to {out}"
+        if args.keep
+        else "written to a temporary folder (--keep DIR keeps them)"
+    )
+    console.print(f"outputs {where}: {', '.join(_FILES.values())}, passport.json")
     ok = mismatches == 0 and passport_ok
     return EXIT_OK if ok else EXIT_FINDINGS
 
