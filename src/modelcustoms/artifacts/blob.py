@@ -58,6 +58,13 @@ class Blob(ABC):
             yield data
             pos += len(data)
 
+    def sha256(self) -> str:
+        """sha256 of the whole content, in one sequential pass."""
+        h = hashlib.sha256()
+        for chunk in self.chunks():
+            h.update(chunk)
+        return h.hexdigest()
+
     def close(self) -> None:  # noqa: B027 - optional hook, most blobs hold nothing
         """Release what the blob holds."""
 

@@ -236,10 +236,7 @@ def _read_template(meta: Metadata, path: str, blob: Blob) -> None:
 def _digest_small(blob: Blob, head: bytes) -> str:
     if len(head) == blob.size:
         return hashlib.sha256(head).hexdigest()
-    h = hashlib.sha256()
-    for chunk in blob.chunks():
-        h.update(chunk)
-    return h.hexdigest()
+    return blob.sha256()
 
 
 def _ref_of(path: str, blob: Blob, digests: Mapping[str, str]) -> FileRef:
@@ -248,7 +245,4 @@ def _ref_of(path: str, blob: Blob, digests: Mapping[str, str]) -> FileRef:
         return FileRef(path, known, blob.size)
     # NOTE: evidence must name the digest of the whole file. Callers that already hashed the
     # weights (the scan engine, a hub listing) pass ``digests`` so this pass is skipped.
-    h = hashlib.sha256()
-    for chunk in blob.chunks():
-        h.update(chunk)
-    return FileRef(path, h.hexdigest(), blob.size)
+    return FileRef(path, blob.sha256(), blob.size)

@@ -179,13 +179,8 @@ class ScanEngine:
                 blob.close()
                 blob = BytesBlob(data)
                 digest = hashlib.sha256(data).hexdigest()
-            elif isinstance(blob, FileBlob):
-                digest = blob.sha256()
             else:
-                h = hashlib.sha256()
-                for chunk in blob.chunks():
-                    h.update(chunk)
-                digest = h.hexdigest()
+                digest = blob.sha256()
             ctx = self._context(opener.path, blob, digest, None, 0, budget)
             out.extend(self._analyze(ctx, budget))
             if isinstance(blob, FileBlob) and not blob.unchanged():
