@@ -53,6 +53,11 @@ def register(sub: Any) -> None:
 
 def run_fingerprint(args: argparse.Namespace) -> int:
     """customs fingerprint."""
+    try:
+        import numpy  # noqa: F401 - the engine's one optional dependency, checked up front
+    except ImportError as exc:
+        msg = "customs fingerprint needs numpy, which the core install leaves out"
+        raise UsageError(msg, hint="pip install 'modelcustoms[fingerprint]'") from exc
     words: list[str] = args.words
     if words[0] == "build":
         if len(words) != 2 or args.out is None:
