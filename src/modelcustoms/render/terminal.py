@@ -147,10 +147,15 @@ def _provenance(console: Console, report: Report) -> None:
             table.add_row(label, text)
     for claim in lineage:
         where = ", ".join(x for x in (claim.publisher, claim.country) if x)
+        stats = ""
+        if claim.score is not None:
+            stats += f"; score {claim.score:.3f}"
+        if claim.p_value is not None:
+            stats += f"; p {claim.p_value:.2g}"
         table.add_row(
             "lineage",
             f"{claim.subject} → {claim.base} ({claim.relation.value}; {claim.level.value}"
-            f"{'; ' + where if where else ''})",
+            f"{stats}{'; ' + where if where else ''})",
         )
     console.print(table)
 
