@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from modelcustoms.artifacts.blob import Blob
 
@@ -38,28 +39,47 @@ class SafetensorsHeader:
     error: str | None = None
 
 
-def read_safetensors_header(blob: Blob, max_header: int = MAX_HEADER_BYTES) -> SafetensorsHeader:
-    """Read the header of ``blob``; the data section is never touched."""
-    out = SafetensorsHeader()
+class HeaderError(ValueError):
+    """The header cannot be read: its length is impossible or its JSON is not an object."""
+
+
+def read_header_document(
+    blob: Blob, max_header: int = MAX_HEADER_BYTES
+) -> tuple[int, dict[str, Any]]:
+    """The header's declared size and its JSON object, read within ``max_header`` bytes.
+
+    Every reader of safetensors headers goes through here, so a hostile length field can never
+    make one of them read (or allocate) more than the limit.
+    """
     head = blob.head(8)
     if len(head) < 8:
-        out.error = "shorter than the 8-byte header length"
-        return out
+        msg = "shorter than the 8-byte header length"
+        raise HeaderError(msg)
     n = int.from_bytes(head, "little")
     if n > blob.size - 8:
-        out.error = f"header declares {n} bytes, only {blob.size - 8} remain"
-        return out
+        msg = f"header declares {n} bytes, only {blob.size - 8} remain"
+        raise HeaderError(msg)
     if n > max_header:
-        out.error = f"header of {n} bytes exceeds the limit of {max_header}"
-        return out
-    out.header_size = n
+        msg = f"header of {n} bytes exceeds the limit of {max_header}"
+        raise HeaderError(msg)
     try:
         doc = json.loads(blob.read(8, n))
     except (ValueError, RecursionError) as exc:
-        out.error = f"header is not valid JSON: {str(exc)[:200]}"
-        return out
+        msg = f"header is not valid JSON: {str(exc)[:200]}"
+        raise HeaderError(msg) from exc
     if not isinstance(doc, dict):
-        out.error = "header is not a JSON object"
+        msg = "header is not a JSON object"
+        raise HeaderError(msg)
+    return n, doc
+
+
+def read_safetensors_header(blob: Blob, max_header: int = MAX_HEADER_BYTES) -> SafetensorsHeader:
+    """Read the header of ``blob``; the data section is never touched."""
+    out = SafetensorsHeader()
+    try:
+        out.header_size, doc = read_header_document(blob, max_header)
+    except HeaderError as exc:
+        out.error = str(exc)
         return out
     meta = doc.get("__metadata__")
     if isinstance(meta, dict):

@@ -15,7 +15,11 @@ import numpy as np
 
 from modelcustoms.artifacts.blob import Blob
 from modelcustoms.artifacts.gguf import GGML_TYPES, GGUFArray, read_gguf
-from modelcustoms.artifacts.safetensors_header import MAX_HEADER_BYTES
+from modelcustoms.artifacts.safetensors_header import (
+    MAX_HEADER_BYTES,
+    HeaderError,
+    read_header_document,
+)
 from modelcustoms.engines.fingerprint.dequant import (
     F32,
     SAFETENSORS_DTYPES,
@@ -251,14 +255,10 @@ def _gguf_strings(blob: Blob, offset: int, wide: bool) -> list[str] | None:
 
 
 def _open_safetensors(blob: Blob) -> ModelView:
-    n = int.from_bytes(blob.head(8), "little")
     try:
-        doc = json.loads(blob.read(8, n))
-    except (ValueError, RecursionError) as exc:
-        raise ExtractError(f"safetensors header is not JSON: {str(exc)[:100]}") from exc
-    if not isinstance(doc, dict):
-        msg = "safetensors header is not an object"
-        raise ExtractError(msg)
+        n, doc = read_header_document(blob)
+    except HeaderError as exc:
+        raise ExtractError(f"safetensors {exc}") from exc
     view = ModelView(blob, "safetensors")
     base = 8 + n
     for stored, info in doc.items():
