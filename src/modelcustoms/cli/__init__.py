@@ -20,7 +20,19 @@ findings at or above --fail-on, 2 usage or input error."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from modelcustoms.cli import demo, discover, fingerprint, meta, passport, policy, scan
+    from modelcustoms.cli import (
+        audit,
+        demo,
+        discover,
+        fingerprint,
+        gateway,
+        meta,
+        passport,
+        policy,
+        scan,
+        serve,
+        vault,
+    )
 
     parser = argparse.ArgumentParser(
         prog="customs",
@@ -37,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     meta.register(sub)
     passport.register(sub)
     policy.register(sub)
+    audit.register(sub)
+    serve.register(sub)
+    gateway.register(sub)
+    vault.register(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The gateway: an OpenAI-compatible proxy that serves only passported models under origin-aware rules."""
