@@ -1,1 +1,1 @@
-"""The gateway: an OpenAI-compatible proxy that serves only passported models under origin-aware rules."""
+"""The gateway: an OpenAI-compatible proxy serving only passported models, origin-aware."""

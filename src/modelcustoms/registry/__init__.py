@@ -1,1 +1,1 @@
-"""The registry: the inventory of inspected models, reports, passports and discovered repositories."""
+"""The registry: the inventory of inspected models, reports, passports and repositories."""

@@ -1,1 +1,1 @@
-"""The vault: approved models kept as content-addressed OCI artifacts in storage the company controls."""
+"""The vault: approved models kept as content-addressed OCI artifacts the company controls."""
