@@ -68,7 +68,12 @@ _REF_TABLE: tuple[tuple[str, Severity, str], ...] = (
         FILE_WRITE,
         _H,
         "os.remove os.unlink os.rmdir os.removedirs os.chmod os.lchmod os.fchmod "
-        "os.chown os.lchown os.fchown shutil.rmtree shutil.chown",
+        "os.chown os.lchown os.fchown shutil.rmtree shutil.chown "
+        # NOTE: moving or linking files replaces code or data elsewhere (a cached module, a
+        # shell profile); copies are left out because tokenizers' save_vocabulary copy files.
+        "os.rename os.renames os.replace os.symlink os.link os.truncate shutil.move "
+        "pathlib.Path().rename pathlib.Path().replace pathlib.Path().unlink "
+        "pathlib.Path().rmdir pathlib.Path().symlink_to pathlib.Path().hardlink_to",
     ),
     (
         DESERIAL,

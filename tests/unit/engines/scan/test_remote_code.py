@@ -425,6 +425,12 @@ def test_inert_network_names_are_quiet(scan_files, code):
         "import os\nwith open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write('x')",
         "from pathlib import Path\nk = Path.home() / '.ssh' / 'authorized_keys'",
         "p = '/etc/cron' + '.d/job'",
+        "import os\nos.rename(src, dst)",
+        "import os\nos.replace(tmp, target)",
+        "import shutil as sh\nsh.move(a, b)",
+        "from os import symlink\nsymlink(a, b)",
+        "from pathlib import Path\nPath(p).unlink()",
+        "import pathlib\npathlib.Path(cache).rename(other)",
     ],
 )
 def test_file_writes_and_persistence(scan_files, code):
