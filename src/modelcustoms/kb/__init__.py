@@ -6,16 +6,19 @@ Adding a family or a publisher is a data change only.
 
 from modelcustoms.kb.load import KBError, KnowledgeBase, default_kb, load_kb
 from modelcustoms.kb.schema import (
+    Architecture,
     Family,
     License,
     PreTokenizer,
     Provider,
     Publisher,
     Release,
+    RuntimeSupport,
     WatchListing,
 )
 
 __all__ = [
+    "Architecture",
     "Family",
     "KBError",
     "KnowledgeBase",
@@ -24,6 +27,7 @@ __all__ = [
     "Provider",
     "Publisher",
     "Release",
+    "RuntimeSupport",
     "WatchListing",
     "default_kb",
     "load_kb",

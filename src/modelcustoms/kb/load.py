@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from modelcustoms.kb.schema import Family, License, PreTokenizer, Provider, Publisher
+from modelcustoms.kb.schema import (
+    Architecture,
+    Family,
+    License,
+    PreTokenizer,
+    Provider,
+    Publisher,
+)
 
 FILES: Mapping[str, tuple[str, type[BaseModel]]] = {
     "publishers.json": ("publishers", Publisher),
@@ -27,6 +34,7 @@ FILES: Mapping[str, tuple[str, type[BaseModel]]] = {
     "licenses.json": ("licenses", License),
     "pretokenizers.json": ("pretokenizers", PreTokenizer),
     "providers.json": ("providers", Provider),
+    "architectures.json": ("architectures", Architecture),
 }
 """Each data file and the list key holding its rows."""
 
@@ -57,11 +65,13 @@ class KnowledgeBase:
     """sha256 of each data file as loaded, so evidence can point into an exact KB version."""
     pointers: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """(file, row id) → JSON pointer of the row, for evidence."""
+    architectures: tuple[Architecture, ...] = ()
 
     _by_ns: dict[str, Publisher] = field(init=False, repr=False, compare=False)
     _pub: dict[str, Publisher] = field(init=False, repr=False, compare=False)
     _fam: dict[str, Family] = field(init=False, repr=False, compare=False)
     _lic: dict[str, License] = field(init=False, repr=False, compare=False)
+    _arch: dict[str, Architecture] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ns: dict[str, Publisher] = {}
@@ -73,6 +83,13 @@ class KnowledgeBase:
         object.__setattr__(self, "_pub", {p.id: p for p in self.publishers})
         object.__setattr__(self, "_fam", {f.id: f for f in self.families})
         object.__setattr__(self, "_lic", {lic.id: lic for lic in self.licenses})
+        arch: dict[str, Architecture] = {}
+        for a in self.architectures:
+            for name in (*a.classes, *(f"type:{t}" for t in a.model_types)):
+                arch.setdefault(name, a)
+            for g in a.gguf_architectures:
+                arch.setdefault(f"gguf:{g}", a)
+        object.__setattr__(self, "_arch", arch)
 
     def publisher(self, pub_id: str) -> Publisher | None:
         """The publisher with this id."""
@@ -85,6 +102,19 @@ class KnowledgeBase:
     def license(self, lic_id: str) -> License | None:
         """The licence with this id."""
         return self._lic.get(lic_id)
+
+    def architecture(
+        self,
+        class_name: str | None = None,
+        *,
+        model_type: str | None = None,
+        gguf: str | None = None,
+    ) -> Architecture | None:
+        """The architecture row for a config class name, a ``model_type`` or a GGUF name."""
+        for key in (class_name, model_type and f"type:{model_type}", gguf and f"gguf:{gguf}"):
+            if key and (row := self._arch.get(key)) is not None:
+                return row
+        return None
 
     def publisher_of_namespace(self, namespace: str) -> Publisher | None:
         """The publisher owning a hub namespace (case-insensitive)."""
@@ -127,6 +157,7 @@ def load_kb(folder: Path | None = None) -> KnowledgeBase:
         licenses=tuple(rows["licenses"]),
         pretokenizers=tuple(rows["pretokenizers"]),
         providers=tuple(rows["providers"]),
+        architectures=tuple(rows["architectures"]),
         digests={f: str(v["sha256"]) for f, v in raw.items()},
         pointers=pointers,
     )
@@ -235,6 +266,14 @@ def _cross_check(kb: KnowledgeBase, broken: set[str]) -> Iterable[KBError]:
                 msg = f"unknown family {fam_id!r}"
                 yield KBError("licenses.json", f"licenses ({row.id})", msg)
     yield from _duplicates("providers.json", "providers", [p.id for p in kb.providers])
+    yield from _duplicates("architectures.json", "architectures", [a.id for a in kb.architectures])
+    owner: dict[str, str] = {}
+    for a in kb.architectures:
+        for name in a.classes:
+            other = owner.setdefault(name, a.id)
+            if other != a.id:
+                msg = f"class {name!r} also belongs to {other!r}"
+                yield KBError("architectures.json", f"architectures ({a.id})", msg)
     for prov in kb.providers:
         if prov.publisher and missing("publishers", prov.publisher, kb.publisher(prov.publisher)):
             msg = f"unknown publisher {prov.publisher!r}"

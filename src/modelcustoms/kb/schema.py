@@ -211,9 +211,50 @@ class License(_Row):
     registration_required: str | None = None
     remote_restriction_clause: str | None = None
     other: str | None = None
+    redistribution: Literal["yes", "conditional", "no"] | None = None
+    """May the weights be passed on to others (with what ``redistribution_terms``)?"""
+    redistribution_terms: str | None = None
+    internal_mirroring: Literal["yes", "conditional", "no"] | None = None
+    """May a company keep its own copy (a vault, a registry mirror) for its permitted use?"""
+    termination: str | None = None
+    """When the licence ends or may be ended by the licensor (None: no termination clause)."""
+    remote_restriction: bool | None = None
+    """The licensor reserves the right to restrict use remotely (see the clause)."""
+    terms_verification: str | None = None
+    """How the four fields above were established (same vocabulary as ``verification``)."""
     verified: bool
     verification: str
     sources: Sources
+
+
+class RuntimeSupport(_Row):
+    """Whether one inference runtime loads an architecture with its own code."""
+
+    status: Literal["native", "remote-code", "none"]
+    """``native``: the runtime ships the model code; ``remote-code``: only with the repo's own
+    Python (``trust_remote_code``); ``none``: not loadable."""
+    since: str | None = None
+    """First runtime version with native support, when known."""
+    source: SourceUrl
+    notes: str = ""
+
+
+class Architecture(_Row):
+    """A model architecture and the runtimes that can load it without the repo's code."""
+
+    id: RowId
+    classes: tuple[str, ...] = Field(min_length=1)
+    """``architectures`` values of config.json (transformers class names)."""
+    model_types: tuple[str, ...] = ()
+    gguf_architectures: tuple[str, ...] = ()
+    """``general.architecture`` values llama.cpp writes for it."""
+    transformers: RuntimeSupport
+    vllm: RuntimeSupport
+    llama_cpp: RuntimeSupport
+    verified: bool
+    verification: str
+    sources: Sources
+    notes: str = ""
 
 
 class PreTokenizer(_Row):

@@ -64,8 +64,8 @@ def test_every_builtin_profile_loads_with_sources_and_as_of(name):
 def test_enterprise_default_combines_the_profiles():
     policy = load_policy("enterprise-default")
     prefixes = {c.rule.id.split(".")[0] for c in policy.rules}
-    assert prefixes == {"origin", "api", "license", "security", "behavior"}
-    assert len(policy.files) == 6
+    assert prefixes == {"origin", "api", "license", "security", "behavior", "dependency"}
+    assert len(policy.files) == 7
 
 
 def test_list_variants_differ_and_say_which():

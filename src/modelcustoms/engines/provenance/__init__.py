@@ -16,6 +16,7 @@ from modelcustoms.core import EngineRun, EngineStatus
 from modelcustoms.engines.provenance.architecture import extract_signature
 from modelcustoms.engines.provenance.combine import decide
 from modelcustoms.engines.provenance.declared import collect_declared, resolve
+from modelcustoms.engines.provenance.dependency import dependency_facts
 from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT, read_metadata
 from modelcustoms.engines.provenance.report import RULES, build_outputs
 from modelcustoms.engines.provenance.scoring import score_families
@@ -62,6 +63,8 @@ class ProvenanceEngine:
         facts, findings, lineage = build_outputs(
             self.kb, subject, meta, sig, tp, resolved, ident, candidates
         )
+        paths = [o.path for o in openers]
+        facts.extend(dependency_facts(self.kb, meta, sig, paths, ident.family))
         used = {f.rule_id for f in findings}
         status = EngineStatus.PARTIAL if meta.problems or meta.skips else EngineStatus.OK
         return EngineRun(
