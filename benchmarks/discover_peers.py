@@ -18,13 +18,19 @@ and runtime images are not counted as reports (that only helps the peers' precis
 A labeled reference is matched by a report of the same file and value (case-insensitive)
 *strict*: within 2 lines (tools differ in whether a multi-line call counts at its first line or
 at the keyword); *lenient*: at any line (some tools report the import line). Time is the median
-wall time of ``--runs`` runs of the whole command, interpreter start-up included, for every tool.
+wall time of ``--runs`` runs of the whole command, interpreter start-up included, for every tool,
+after one untimed warm-up run each (Python tools then have their bytecode, as installed tools do;
+``PYTHONDONTWRITEBYTECODE`` is removed from the environment), runs interleaved across tools.
+CPU time (user + system of the process and its threads) is recorded beside wall time: on a
+shared, loaded machine it is the steadier of the two.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,10 +79,29 @@ def setup() -> None:
         subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", package])
 
 
-def _run(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _run(
+    cmd: list[str], cwd: Path, env: dict[str, str]
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds, CPU seconds (user + system, all threads) and the finished process."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
-    return time.perf_counter() - start, proc
+    with subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as popen:
+        stdout, stderr = popen.communicate(timeout=600)
+        wall = time.perf_counter() - start
+        # NOTE: communicate() has reaped the child; its rusage is in RUSAGE_CHILDREN deltas.
+    proc = subprocess.CompletedProcess(cmd, popen.returncode, stdout, stderr)
+    return wall, _children_cpu(), proc
+
+
+_CPU_SEEN = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    delta, _CPU_SEEN[0] = total - _CPU_SEEN[0], total
+    return delta
 
 
 def _ours(corpus: Path, out: Path) -> tuple[list[str], Any]:
@@ -194,29 +219,39 @@ def main() -> int:
     """Run every tool on the corpus, score it, and write benchmarks/results/discover_peers.json."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--setup", action="store_true", help="create the peer venvs first")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=9)
     args = ap.parse_args()
     if args.setup:
         setup()
     doc = json.loads((REAL / "labels.json").read_text())
     labels = [(r["path"], r["line"], r["value"]) for r in doc["references"]]
     results: dict[str, Any] = {"labels": len(labels), "repositories": len(doc["repositories"])}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # NOTE: every Python tool gets its bytecode written once (a warm-up run each), as an
+    # installed tool has it; the timed runs are interleaved so machine load hits all alike.
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(REAL / "repos", corpus)
+        built = {}
         for name, (build, from_stdout) in TOOLS.items():
-            out = Path(tmp) / "out.json"
+            out = Path(tmp) / f"out-{len(built)}.json"
             cmd, parse = build(corpus, out)
             if not Path(cmd[0]).exists():
                 results[name] = {"error": f"not installed: {cmd[0]} (run with --setup)"}
                 continue
-            times = []
-            proc = None
-            for _ in range(max(1, args.runs)):
+            built[name] = (cmd, parse, from_stdout, out)
+            _run(cmd, Path(tmp), env)
+        times: dict[str, list[float]] = {name: [] for name in built}
+        cpu: dict[str, list[float]] = {name: [] for name in built}
+        procs: dict[str, subprocess.CompletedProcess[str]] = {}
+        for _ in range(max(1, args.runs)):
+            for name, (cmd, _parse, _stdout, out) in built.items():
                 out.unlink(missing_ok=True)
-                elapsed, proc = _run(cmd, Path(tmp))
-                times.append(elapsed)
-            assert proc is not None
+                elapsed, used, procs[name] = _run(cmd, Path(tmp), env)
+                times[name].append(elapsed)
+                cpu[name].append(used)
+        for name, (_cmd, parse, from_stdout, _out) in built.items():
+            proc = procs[name]
             try:
                 reports = parse(proc.stdout) if from_stdout else parse()
             except (OSError, ValueError, KeyError, IndexError) as exc:
@@ -225,14 +260,18 @@ def main() -> int:
             results[name] = {
                 "strict": score(labels, reports, 2),
                 "lenient": score(labels, reports, None),
-                "median_s": round(statistics.median(times), 3),
+                "median_s": round(statistics.median(times[name]), 3),
+                "min_s": round(min(times[name]), 3),
+                "cpu_median_s": round(statistics.median(cpu[name]), 3),
+                "runs": len(times[name]),
                 "rc": proc.returncode,
             }
             s, le = results[name]["strict"], results[name]["lenient"]
             print(
                 f"{name:15} strict R {_pct(s['recall'])} P {_pct(s['precision'])} | "
                 f"lenient R {_pct(le['recall'])} P {_pct(le['precision'])} | "
-                f"{s['reported']} reported | {results[name]['median_s']:.2f}s"
+                f"{s['reported']} reported | median {results[name]['median_s']:.3f}s "
+                f"min {results[name]['min_s']:.3f}s cpu {results[name]['cpu_median_s']:.3f}s"
             )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")

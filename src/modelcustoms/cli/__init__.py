@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from modelcustoms.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
 from modelcustoms.errors import CustomsError
 from modelcustoms.version import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 DESCRIPTION = """\
 Inspect open-weight AI models at the border of your software.
@@ -20,6 +22,8 @@ findings at or above --fail-on, 2 usage or input error."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
+    import argparse
+
     from modelcustoms.cli import (
         audit,
         demo,
@@ -58,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    if tokens[:1] == ["discover"]:
+        # NOTE: `discover -f json` has a fast path that never loads the report model.
+        from modelcustoms.cli.discover import fast_json
+
+        fast = fast_json(tokens[1:])
+        if fast is not None:
+            return fast
+    from modelcustoms.cli.options import EXIT_ERROR, EXIT_INTERRUPTED
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from modelcustoms.cli.options import EXIT_FINDINGS, EXIT_OK
 from modelcustoms.cli.output import write_output
 from modelcustoms.cli.scan import add_output_options, emit
+from modelcustoms.cli.serve import add_registry_option
 from modelcustoms.core import Report, ReportDocument, Severity, Verdict
 from modelcustoms.render import OutputFormat, renderer_for
 
@@ -46,6 +47,7 @@ def register(sub: Any) -> None:
     p.add_argument("--keep", type=Path, help="build the zoo and the outputs here and keep them")
     p.add_argument("--scale", choices=("demo", "full"), default="demo", help="zoo size")
     add_output_options(p)
+    add_registry_option(p)
     p.set_defaults(handler=run_demo)
 
 

@@ -1,114 +1,52 @@
 """Discover findings: one per reference, so SARIF, `--fail-on` and the terminal all work.
 
-Nothing here names a model: the severity follows only from resolved countries.
-
-The severity says whether the reference needs a look, never that something is broken: a model
-or a model service from a covered nation is ``medium``, one whose origin could not be resolved is
-``low`` (could not verify is not clean), any other reference is ``info``.
+The rules and their choice live in :mod:`.rules` as plain data; this module gives them the
+report model's types.
 """
 
 from __future__ import annotations
 
 from modelcustoms.core import Evidence, Finding, Rule, Severity
-from modelcustoms.core.references import ModelReference, ReferenceKind
-
-COVERED_COUNTRIES = frozenset({"CN", "HK", "MO", "RU", "IR", "KP"})
-"""Covered nations of 10 U.S.C. 4872(d) (PRC incl. Hong Kong and Macau, Russia, Iran, DPRK).
-
-The same list as the ``origin-covered-nations`` policy profile; a policy can use any other list
-over the ``discover.reference`` facts, this one only ranks the findings.
-"""
-
-_SOURCE = "https://www.law.cornell.edu/uscode/text/10/4872"
-
-FOREIGN_ENDPOINT = Rule(
-    id="discover.foreign-endpoint",
-    title="Model service operated from a covered nation",
-    severity=Severity.MEDIUM,
-    help=(
-        "The software sends requests to a model API whose operator is in a covered nation "
-        "(10 U.S.C. 4872(d): China incl. Hong Kong and Macau, Russia, Iran, North Korea). "
-        "Prompts and data leave to that jurisdiction. Check that this is intended and allowed; "
-        "a policy (`--policy discover-origin`) can turn this into a CI gate."
-    ),
-    references=(_SOURCE,),
-)
-FOREIGN_MODEL = Rule(
-    id="discover.foreign-model",
-    title="Model published from a covered nation",
-    severity=Severity.MEDIUM,
-    help=(
-        "The software loads or calls a model whose publisher (or its ultimate parent) is in a "
-        "covered nation (10 U.S.C. 4872(d)). Where it runs does not change where it comes from. "
-        "Check that this is intended and allowed by your procurement rules."
-    ),
-    references=(_SOURCE,),
-)
-UNRESOLVED = Rule(
-    id="discover.unresolved-reference",
-    title="Model reference whose origin could not be established",
-    severity=Severity.LOW,
-    help=(
-        "The software names a model or a model service, but the knowledge base knows neither "
-        "its publisher nor the operator of its host. Its origin is unverified, not clean: "
-        "look it up and, if it matters, add it to the knowledge base."
-    ),
-)
-MODEL_REFERENCE = Rule(
-    id="discover.model-reference",
-    title="Model reference",
-    severity=Severity.INFO,
-    help=(
-        "The software loads or calls this model or model service; its publisher and host are "
-        "not in a covered nation. Listed so that the inventory is complete."
-    ),
+from modelcustoms.engines.discover.rules import (
+    COVERED_COUNTRIES,
+    RULE_DATA,
+    RefLike,
+    RuleData,
+    message,
+    rule_data_for,
 )
 
-RULES: tuple[Rule, ...] = (FOREIGN_ENDPOINT, FOREIGN_MODEL, UNRESOLVED, MODEL_REFERENCE)
+__all__ = ["COVERED_COUNTRIES", "RULES", "finding_for", "rule_for", "to_rule"]
 
 
-def _covered(country: str | None) -> bool:
-    return country is not None and country in COVERED_COUNTRIES
+def to_rule(data: RuleData) -> Rule:
+    """The ``core.Rule`` of a plain rule."""
+    return Rule(
+        id=data.id,
+        title=data.title,
+        severity=Severity(data.severity),
+        help=data.help,
+        references=data.references,
+    )
 
 
-def rule_for(ref: ModelReference) -> Rule:
+RULES: tuple[Rule, ...] = tuple(to_rule(r) for r in RULE_DATA)
+_BY_ID = {r.id: r for r in RULES}
+
+
+def rule_for(ref: RefLike) -> Rule:
     """The rule a reference falls under (the host first: that is where the data goes)."""
-    if _covered(ref.host_country):
-        return FOREIGN_ENDPOINT
-    if _covered(ref.publisher_country):
-        return FOREIGN_MODEL
-    if ref.unresolved and ref.publisher is None and ref.host_operator is None:
-        return UNRESOLVED
-    return MODEL_REFERENCE
+    return _BY_ID[rule_data_for(ref).id]
 
 
-def finding_for(ref: ModelReference, evidence: Evidence, engine: str) -> Finding:
+def finding_for(ref: RefLike, evidence: Evidence, engine: str, confidence: float) -> Finding:
     """The finding of one reference, with the fact's evidence."""
     rule = rule_for(ref)
     return Finding(
         rule_id=rule.id,
         severity=rule.severity,
         engine=engine,
-        message=_message(ref),
+        message=message(ref),
         evidence=(evidence,),
-        confidence=ref.confidence,
+        confidence=confidence,
     )
-
-
-def _message(ref: ModelReference) -> str:
-    what = ref.model or ref.endpoint or "?"
-    noun = "model"
-    if ref.kind is ReferenceKind.API_ENDPOINT and not ref.model:
-        noun = "endpoint"
-    elif ref.kind is ReferenceKind.SDK_CLASS and not ref.model:
-        noun = "client class"
-    parts = [f"{noun} {what}"]
-    if ref.publisher:
-        parts.append(f"published by {ref.publisher} ({ref.publisher_country or 'country unknown'})")
-    if ref.host_operator:
-        parts.append(f"served by {ref.host_operator} ({ref.host_country or 'country unknown'})")
-    elif ref.endpoint and ref.model:
-        parts.append(f"at {ref.endpoint}")
-    if ref.unresolved:
-        parts.append(f"unresolved: {ref.unresolved}")
-    return "; ".join(parts)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from modelcustoms.artifacts.blob import Blob
 from modelcustoms.artifacts.gguf import GGUFLimits, read_gguf
-from modelcustoms.core.references import ReferenceKind, Via
 from modelcustoms.engines.discover.hits import Hit
+from modelcustoms.engines.discover.kinds import ReferenceKind, Via
 
 LIMITS = GGUFLimits(max_kv=100_000, keep_items=4, max_digest_bytes=0)
 """Header only: arrays are walked, not kept, and never hashed."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from modelcustoms.core.references import ReferenceKind, Via
-from modelcustoms.kb import Provider
+from modelcustoms.engines.discover.kbview import ProviderRow
+from modelcustoms.engines.discover.kinds import ReferenceKind, Via
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One reference as found in a file (line is 1-based, relative to the cell in notebooks)."""
 
     kind: ReferenceKind
@@ -18,7 +17,7 @@ class Hit:
     confidence: float
     model: str | None = None
     endpoint: str | None = None
-    provider: Provider | None = None
+    provider: ProviderRow | None = None
     """The provider the syntax names (a class, a host, a router prefix), when it names one."""
     cell: int | None = None
 

@@ -4,7 +4,6 @@ scanner; markdown cells are documentation and are not read."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from modelcustoms.engines.discover.hits import Hit
 from modelcustoms.engines.discover.python_ast import scan_python
@@ -42,5 +41,5 @@ def scan_notebook(vocab: Vocabulary, data: bytes) -> tuple[list[Hit], str | None
             problems.append(f"cell {index}: {error}")
             found = list(scan_lines(vocab, strip_comments(text, Syntax.HASH)))
         found += scan_lines(vocab, strip_comments("\n".join(shell_lines), Syntax.HASH))
-        hits.extend(replace(h, cell=index) for h in found)
+        hits.extend(h._replace(cell=index) for h in found)
     return hits, "; ".join(problems)[:500] or None

@@ -9,12 +9,12 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
-from modelcustoms.core.references import ReferenceKind, Via
 from modelcustoms.engines.discover.hits import Hit
+from modelcustoms.engines.discover.kbview import ProviderRow
+from modelcustoms.engines.discover.kinds import ReferenceKind, Via
 from modelcustoms.engines.discover.vocab import Vocabulary
-from modelcustoms.kb import Provider
 
 MAX_DEPTH = 8
 """How many names a value is followed through."""
@@ -37,8 +37,7 @@ _NO_POSITIONAL = {"pipeline"}
 _STRENGTH = {Via.LITERAL: 0, Via.CONSTANT: 1, Via.DICT: 2, Via.ENV_DEFAULT: 3, Via.CONFIG_KEY: 1}
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(NamedTuple):
     """A string value and how it got to the place that uses it."""
 
     text: str
@@ -47,11 +46,13 @@ class Value:
     """ids of the literal nodes it was made of (they are then not reported on their own)."""
 
 
-@dataclass
 class _Module:
-    names: dict[str, ast.expr] = field(default_factory=dict)
-    docstrings: set[int] = field(default_factory=set)
-    consumed: set[int] = field(default_factory=set)
+    __slots__ = ("consumed", "docstrings", "names")
+
+    def __init__(self) -> None:
+        self.names: dict[str, ast.expr] = {}
+        self.docstrings: set[int] = set()
+        self.consumed: set[int] = set()
 
 
 def scan_python(vocab: Vocabulary, source: str) -> tuple[list[Hit], str | None]:
@@ -60,15 +61,34 @@ def scan_python(vocab: Vocabulary, source: str) -> tuple[list[Hit], str | None]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return [], f"{type(exc).__name__}: {exc}"[:200]
-    mod = _index(tree)
-    hits = list(_calls(vocab, tree, mod))
-    hits.extend(_loose_literals(vocab, tree, mod))
+    # NOTE: one walk, shared by the three passes (walking is most of the cost of a module).
+    nodes = _walk(tree)
+    mod = _index(nodes)
+    hits = list(_calls(vocab, nodes, mod))
+    hits.extend(_loose_literals(vocab, nodes, mod))
     return hits, None
 
 
-def _index(tree: ast.Module) -> _Module:
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node, in ``ast.walk``'s breadth-first order, without its generator overhead."""
+    out: list[ast.AST] = [tree]
+    i = 0
+    node_type = ast.AST
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(x for x in value if isinstance(x, node_type))
+    return out
+
+
+def _index(nodes: list[ast.AST]) -> _Module:
     mod = _Module()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
@@ -130,7 +150,7 @@ def value_of(mod: _Module, node: ast.expr | None, depth: int = 0) -> Value | Non
 def _via(inner: Value | None, via: Via) -> Value | None:
     if inner is None:
         return None
-    return inner if _STRENGTH[inner.via] >= _STRENGTH[via] else replace(inner, via=via)
+    return inner if _STRENGTH[inner.via] >= _STRENGTH[via] else inner._replace(via=via)
 
 
 def _fstring(mod: _Module, node: ast.JoinedStr, depth: int) -> Value | None:
@@ -182,12 +202,12 @@ def _kw(node: ast.Call, *names: str) -> ast.expr | None:
     return None
 
 
-def _calls(vocab: Vocabulary, tree: ast.Module, mod: _Module) -> Iterator[Hit]:
+def _calls(vocab: Vocabulary, nodes: list[ast.AST], mod: _Module) -> Iterator[Hit]:
     hits: list[Hit] = []
-    client: Provider | None = None
+    client: ProviderRow | None = None
     """The provider the file's OpenAI-compatible client points at (last one seen)."""
     for node in sorted(
-        (n for n in ast.walk(tree) if isinstance(n, ast.Call)),
+        (n for n in nodes if isinstance(n, ast.Call)),
         key=lambda n: (n.lineno, n.col_offset),
     ):
         name = _dotted(node.func)
@@ -207,8 +227,8 @@ def _calls(vocab: Vocabulary, tree: ast.Module, mod: _Module) -> Iterator[Hit]:
 
 
 def _sdk_call(
-    vocab: Vocabulary, mod: _Module, node: ast.Call, tail: str, provider: Provider
-) -> tuple[Hit | None, Provider | None]:
+    vocab: Vocabulary, mod: _Module, node: ast.Call, tail: str, provider: ProviderRow
+) -> tuple[Hit | None, ProviderRow | None]:
     model_node = _kw(node, *MODEL_ARGS)
     if model_node is None and node.args and tail not in _NO_POSITIONAL:
         model_node = node.args[0]
@@ -256,14 +276,31 @@ def _sdk_call(
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.\-]{0,95}/[A-Za-z0-9][\w.\-]{0,95}")
 
 
+_LEGACY_ID = re.compile(r"[A-Za-z][\w.\-]{1,95}")
+"""A hub id without a namespace (``gpt2``, ``bert-base-uncased``, ``all-MiniLM-L6-v2``): the
+loading library resolves it under its default namespace, so it names a model even when the
+knowledge base does not know its publisher (it is then reported as unresolved, with why)."""
+_FILE_SUFFIX = re.compile(r"\.(?:[A-Za-z]\w{0,11})$")
+
+
 def _repo_id(vocab: Vocabulary, text: str) -> bool:
     if _REPO_ID.fullmatch(text):
         return True
-    return "/" not in text and "\\" not in text and vocab.names_a_model(text)
+    if "/" in text or "\\" in text:
+        return False
+    if vocab.names_a_model(text):
+        return True
+    # NOTE: a legacy id carries a digit or a hyphen ("gpt2", "roberta-base"); a bare word
+    # ("cuda", "bert") or a file name ("model.bin") is not taken for one.
+    return (
+        _LEGACY_ID.fullmatch(text) is not None
+        and any(c.isdigit() or c == "-" for c in text)
+        and _FILE_SUFFIX.search(text) is None
+    )
 
 
 def _request_call(
-    vocab: Vocabulary, mod: _Module, node: ast.Call, name: str, client: Provider | None
+    vocab: Vocabulary, mod: _Module, node: ast.Call, name: str, client: ProviderRow | None
 ) -> Hit | None:
     model = value_of(mod, _kw(node, "model"))
     if model is None or not model.text.strip():
@@ -280,13 +317,13 @@ def _request_call(
     )
 
 
-def _loose_literals(vocab: Vocabulary, tree: ast.Module, mod: _Module) -> Iterator[Hit]:
+def _loose_literals(vocab: Vocabulary, nodes: list[ast.AST], mod: _Module) -> Iterator[Hit]:
     """Strings no call consumed: hub ids of known publishers, router strings, API hosts, and
     model names under a key or name that says "model"."""
     from modelcustoms.engines.discover.text import scan_line
 
     keyed: dict[int, Via] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Dict):
             for k, v in zip(node.keys, node.values, strict=True):
                 if (
@@ -309,7 +346,7 @@ def _loose_literals(vocab: Vocabulary, tree: ast.Module, mod: _Module) -> Iterat
                 keyed[id(inner)] = Via.CONFIG_KEY
         elif isinstance(node, ast.keyword) and node.arg and "model" in node.arg.lower():
             keyed[id(node.value)] = Via.CONFIG_KEY
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
             continue
         if id(node) in mod.docstrings or id(node) in mod.consumed:
@@ -333,4 +370,4 @@ def _loose_literals(vocab: Vocabulary, tree: ast.Module, mod: _Module) -> Iterat
         whole = text.strip()
         for hit in scan_line(vocab, f'"{whole}"', line):
             if hit.via is Via.LITERAL and whole in (hit.model, hit.endpoint):
-                yield replace(hit, confidence=min(hit.confidence, 0.7))
+                yield hit._replace(confidence=min(hit.confidence, 0.7))

@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from modelcustoms.core.references import ModelReference, ReferenceKind
 from modelcustoms.engines.discover.hits import Hit
+from modelcustoms.engines.discover.kbview import FamilyRow, ProviderRow
+from modelcustoms.engines.discover.kinds import ReferenceKind
+from modelcustoms.engines.discover.refs import Ref
 from modelcustoms.engines.discover.vocab import Vocabulary
-from modelcustoms.kb import Family, Provider
 
 _HUB_PREFIXES = ("https://huggingface.co/", "https://hf.co/", "hf.co/", "huggingface.co/")
 
 
 def host_of(endpoint: str) -> str:
-    """The hostname of a URL (or of a bare ``host/path``)."""
-    url = endpoint if "://" in endpoint else "//" + endpoint
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
+    """The hostname of a URL (or of a bare ``host/path``), lowercased; "" when there is none.
+
+    Written out instead of ``urllib.parse.urlsplit``: that import (with ``ipaddress``) costs
+    more than a scan of a small repository, and only the host is needed.
+    """
+    rest = endpoint.strip()
+    scheme, sep, after = rest.partition("://")
+    if sep and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        rest = after
+    for stop in "/?#":
+        rest = rest.split(stop, 1)[0]
+    rest = rest.rpartition("@")[2]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0].lower()
+    return rest.split(":", 1)[0].lower()
 
 
 def _local(host: str) -> bool:
     return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".local")  # noqa: S104
 
 
-def resolve(vocab: Vocabulary, hit: Hit, file: str) -> ModelReference:
+def resolve(vocab: Vocabulary, hit: Hit, file: str) -> Ref:
     """Turn a raw hit into a reference with publisher, host and lineage (or why not)."""
     provider = hit.provider
     if hit.endpoint:
@@ -48,7 +56,7 @@ def resolve(vocab: Vocabulary, hit: Hit, file: str) -> ModelReference:
         host_operator, host_country = provider.operator, provider.country
     elif hit.endpoint and publisher_id is None and not _local(host_of(hit.endpoint)):
         why = "host not in the knowledge base"
-    return ModelReference(
+    return Ref(
         kind=hit.kind,
         model=model,
         endpoint=hit.endpoint,
@@ -67,7 +75,7 @@ def resolve(vocab: Vocabulary, hit: Hit, file: str) -> ModelReference:
 
 
 def _publisher(
-    vocab: Vocabulary, name: str, provider: Provider | None, hit: Hit
+    vocab: Vocabulary, name: str, provider: ProviderRow | None, hit: Hit
 ) -> tuple[str | None, str | None, tuple[str, ...], str | None]:
     kb = vocab.kb
     family = vocab.family_of(name.rsplit("/", 1)[-1]) if name else None
@@ -97,7 +105,7 @@ def _publisher(
 
 
 def _provider_publisher(
-    vocab: Vocabulary, provider: Provider, lineage: tuple[str, ...]
+    vocab: Vocabulary, provider: ProviderRow, lineage: tuple[str, ...]
 ) -> tuple[str | None, str | None, tuple[str, ...], str | None]:
     if provider.publisher:
         pub = vocab.kb.publisher(provider.publisher)
@@ -107,7 +115,7 @@ def _provider_publisher(
     return provider.operator, provider.country, lineage, None
 
 
-def _lineage(vocab: Vocabulary, family: Family, name: str) -> tuple[str, ...]:
+def _lineage(vocab: Vocabulary, family: FamilyRow, name: str) -> tuple[str, ...]:
     kb = vocab.kb
     low = name.lower()
     base_id = family.base_family
@@ -124,7 +132,7 @@ def _lineage(vocab: Vocabulary, family: Family, name: str) -> tuple[str, ...]:
         chain.append(cur)
         cur = kb.family(cur.base_family) if cur.base_family else None
 
-    def label(f: Family) -> str:
+    def label(f: FamilyRow) -> str:
         pub = kb.publisher(f.publisher)
         return f"{f.id} ({f.publisher}, {pub.ultimate_parent_country if pub else '?'})"
 

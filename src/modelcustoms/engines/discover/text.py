@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator
 from enum import StrEnum
 
-from modelcustoms.core.references import ReferenceKind, Via
 from modelcustoms.engines.discover.hits import Hit
+from modelcustoms.engines.discover.kinds import ReferenceKind, Via
 from modelcustoms.engines.discover.vocab import Vocabulary
 
 MAX_LINE = 4096
@@ -37,7 +37,7 @@ _OLLAMA_CMD = re.compile(
 _KEY_VALUE = re.compile(
     r"""(?ix)
     (?:^|[\s,{(\[;])
-    ["']?([\w.\-]{0,60}model(?:[_\-.]?(?:name|id))?)["']?     # a key that says "model"
+    ["']?([\w.\-]{0,60}(?:model|llm)(?:[_\-.]?(?:name|id))?)["']?  # a key that says "model"/"llm"
     \s*(?::=|=>|[:=])\s*
     ["']?([A-Za-z0-9][\w./:@\-]{1,120})
     """
@@ -56,6 +56,34 @@ _DOCKER_ENV = re.compile(
     """
 )
 _ENV_DEFAULT = re.compile(r"\$\{(\w{1,80}):?-([A-Za-z0-9][\w./:@\-]{0,120})\}")
+# NOTE: hub ids and hosts are found by shape and then looked up in the knowledge base, not by
+# one alternation of every namespace and host: that alternation (case-insensitive) was tried at
+# every position of every line and cost more than everything else a scan does.
+_HF_ID = re.compile(
+    r"(?<![\w.\-/@])(?:(?:https?://)?(?:huggingface\.co|hf\.co|hf-mirror\.com)/)?"
+    r"([A-Za-z0-9][\w.\-]{0,95})/([A-Za-z0-9][\w.\-]{0,95})"
+)
+_HOSTISH = re.compile(r"(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}(?![\w-])", re.IGNORECASE)
+_URL_TAIL = re.compile(r"(?::\d{1,5})?(?![\w-])(?:/[^\s\"'<>`),;]*)?")
+_DOWNLOAD = re.compile(
+    r"/[^/?#]+\.(?:sh|ps1|bat|exe|msi|dmg|pkg|deb|rpm|zip|tgz|gz|xz|tar|whl|html?|md|pdf|"
+    r"png|jpe?g|gif|svg|ico|css|js)(?:[?#].*)?$"
+)
+"""Matched on the lowercased URL (a case-insensitive pattern costs more to compile)."""
+_BASE_URL_KEY = re.compile(
+    r"""(?ix)
+    (?:^|[\s,{(\[;])
+    ["']?[\w.\-]{0,60}(?:base[_\-.]?url|api[_\-.]?base|endpoint)["']?   # a key naming an API base
+    \s*(?::=|=>|[:=])\s*
+    ["']?(https?://[^\s"'<>`),;]{3,200})
+    """
+)
+_PRIVATE_HOST = re.compile(
+    r"(?:localhost|0\.0\.0\.0|127(?:\.\d{1,3}){3}|10(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|"
+    r"172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|\[?::1\]?|[\w-]+|.+\.(?:local|internal|svc|lan))"
+)
+"""Hosts on the machine or the private network (or a bare service name such as ``ollama``)."""
+_PATH_BEFORE = re.compile(r"(github\.com|gitlab\.com|\.\.|~)/?$")
 _BARE = re.compile(r"[\w.:\-]{2,80}")
 _STRING = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
 
@@ -145,20 +173,26 @@ def scan_line(vocab: Vocabulary, line: str, n: int) -> Iterator[Hit]:
         covered.append(span)
         return True
 
-    for m in _OLLAMA_CMD.finditer(line):
+    # NOTE: cheap substring tests first: most lines name nothing, and each pattern below costs
+    # a pass over the line.
+    low = line.lower()
+    for m in _OLLAMA_CMD.finditer(line) if "ollama" in low else ():
         tag = m.group(1)
         if fresh(tag, m.span(1)):
             yield Hit(ReferenceKind.OLLAMA, n, Via.LITERAL, 0.95, model=tag)
-    for m in vocab.hf_id_re.finditer(line):
-        repo = f"{m.group(1)}/{m.group(2)}".rstrip(".")
-        if _path_like(line, m.start()) or not fresh(repo, m.span()):
-            continue
-        yield Hit(ReferenceKind.HF_MODEL, n, Via.LITERAL, 0.9, model=repo)
-    for m in vocab.host_re.finditer(line):
-        url = m.group(0).rstrip(".")
-        if fresh(url, m.span()):
-            yield Hit(ReferenceKind.API_ENDPOINT, n, Via.LITERAL, 0.95, endpoint=url)
-    for m in vocab.router_re.finditer(line):
+    if "/" in line:
+        for m in _HF_ID.finditer(line):
+            if vocab.publisher_of_namespace(m.group(1)) is None:
+                continue
+            repo = f"{m.group(1)}/{m.group(2)}".rstrip(".")
+            if _path_like(line, m.start()) or not fresh(repo, m.span()):
+                continue
+            yield Hit(ReferenceKind.HF_MODEL, n, Via.LITERAL, 0.9, model=repo)
+    if vocab.host_tld_re.search(low):
+        for url, span in _known_urls(vocab, line):
+            if fresh(url, span):
+                yield Hit(ReferenceKind.API_ENDPOINT, n, Via.LITERAL, 0.95, endpoint=url)
+    for m in vocab.router_re.finditer(line) if "/" in line else ():
         value = m.group(0)
         # NOTE: "ollama/ollama:latest" is an image; a router string must name a known model.
         if vocab.names_a_model(m.group(2)) and fresh(value, m.span()):
@@ -166,19 +200,20 @@ def scan_line(vocab: Vocabulary, line: str, n: int) -> Iterator[Hit]:
             yield Hit(
                 ReferenceKind.MODEL_STRING, n, Via.LITERAL, 0.85, model=value, provider=provider
             )
-    for m in vocab.class_re.finditer(line):
+    for m in vocab.class_re.finditer(line) if "(" in line else ():
         provider = vocab.classes[m.group(1)]
         if provider.kind == "api" and not provider.model_patterns and not provider.publisher:
             continue  # a router's client names no model by itself
         if provider.kind in ("api", "ollama") and fresh(m.group(1), m.span(1)):
             yield Hit(ReferenceKind.SDK_CLASS, n, Via.LITERAL, 0.8, model=None, provider=provider)
-    for rx, via in (
-        (_ENV_DEFAULT, Via.ENV_DEFAULT),
-        (_FLAG, Via.CONFIG_KEY),
-        (_KEY_VALUE, Via.CONFIG_KEY),
-        (_DOCKER_ENV, Via.CONFIG_KEY),
+    keyed = "model" in low or "llm" in low
+    for rx, via, applies in (
+        (_ENV_DEFAULT, Via.ENV_DEFAULT, "${" in line),
+        (_FLAG, Via.CONFIG_KEY, keyed),
+        (_KEY_VALUE, Via.CONFIG_KEY, keyed),
+        (_DOCKER_ENV, Via.CONFIG_KEY, keyed),
     ):
-        for m in rx.finditer(line):
+        for m in rx.finditer(line) if applies else ():
             value = m.group(m.lastindex or 1).rstrip(".,:")
             if vocab.names_a_model(value) and fresh(value, m.span(m.lastindex or 1)):
                 kind = ReferenceKind.MODEL_STRING
@@ -195,14 +230,30 @@ def scan_line(vocab: Vocabulary, line: str, n: int) -> Iterator[Hit]:
 
 def _path_like(line: str, start: int) -> bool:
     """True when the match continues a filesystem path or a non-hub URL."""
-    before = line[max(0, start - 40) : start]
-    return bool(re.search(r"(github\.com|gitlab\.com|\.\.|~)/?$", before))
+    return _PATH_BEFORE.search(line[max(0, start - 40) : start]) is not None
+
+
+def _known_urls(vocab: Vocabulary, line: str) -> Iterator[tuple[str, tuple[int, int]]]:
+    """URLs (or bare hosts) on ``line`` whose host a provider serves, with their spans."""
+    for m in _HOSTISH.finditer(line):
+        if vocab.provider_of_host(m.group(0)) is None:
+            continue
+        start = m.start()
+        head = line[max(0, start - 8) : start].lower()
+        if head.endswith("https://"):
+            start -= 8
+        elif head.endswith("http://"):
+            start -= 7
+        tail = _URL_TAIL.match(line, m.end())
+        end = tail.end() if tail else m.end()
+        url = line[start:end].rstrip(".")
+        if _DOWNLOAD.search(url.lower()):
+            continue  # an installer, archive, image or page on the host, not its model API
+        yield url, (start, end)
 
 
 def attach_host(hits: list[Hit], vocab: Vocabulary) -> list[Hit]:
     """Give model strings of a file the API host the file points at, when it names exactly one."""
-    from dataclasses import replace
-
     from modelcustoms.engines.discover.resolve import host_of
 
     providers = {
@@ -220,6 +271,25 @@ def attach_host(hits: list[Hit], vocab: Vocabulary) -> list[Hit]:
         if h.kind is ReferenceKind.SDK_CLASS and h.provider is not None and h.provider is not only:
             continue  # a compatible client ("new OpenAI(...)") pointed at the file's one host
         if h.kind is ReferenceKind.MODEL_STRING and h.provider is None:
-            h = replace(h, provider=only)
+            h = h._replace(provider=only)
         out.append(h)
     return out
+
+
+def keyed_endpoints(vocab: Vocabulary, lines: list[str], *, first_line: int = 1) -> Iterator[Hit]:
+    """URLs under a key that names an API base (``*_BASE_URL``, ``api_base``, ``endpoint``) whose
+    host the knowledge base does not know: in a file that names models these are the endpoints
+    the models are called at, relays included (reported as unresolved hosts). Hosts on the
+    machine or the private network are left out: they are not a provider's.
+    """
+    from modelcustoms.engines.discover.resolve import host_of
+
+    for i, line in enumerate(lines):
+        if "://" not in line:
+            continue
+        for m in _BASE_URL_KEY.finditer(line):
+            url = m.group(1).rstrip(".")
+            host = host_of(url)
+            if not host or _PRIVATE_HOST.fullmatch(host) or vocab.provider_of_host(host):
+                continue
+            yield Hit(ReferenceKind.API_ENDPOINT, first_line + i, Via.CONFIG_KEY, 0.6, endpoint=url)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from typing import NamedTuple
 
 from modelcustoms.engines.discover.text import Syntax
 
@@ -137,30 +136,40 @@ def classify(name: str) -> tuple[FileKind, Syntax]:
     return _SUFFIX.get(suffix, (FileKind.OTHER, Syntax.NONE))
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A regular file to look at."""
+class Entry(NamedTuple):
+    """A regular file to look at (``path`` as the operating system names it)."""
 
-    path: Path
+    path: str
     rel: str
     size: int
     kind: FileKind
     syntax: Syntax
 
+    @property
+    def suffix(self) -> str:
+        """The file name's last suffix, with its dot ("" when none)."""
+        name = self.rel.rsplit("/", 1)[-1]
+        dot = name.rfind(".")
+        return name[dot:] if dot > 0 else ""
 
-def walk(root: Path, vendored: list[str], max_files: int) -> Iterator[Entry]:
+
+def walk(root: str | os.PathLike[str], vendored: list[str], max_files: int) -> Iterator[Entry]:
     """Regular files under ``root`` (or ``root`` itself), sorted per directory, links not followed.
 
     Vendored directories are appended to ``vendored`` instead of being entered.
     """
-    if root.is_file():
-        kind, syntax = classify(root.name)
-        yield Entry(root, root.name, root.stat().st_size, kind, syntax)
+    # NOTE: os functions on str paths, not pathlib: `customs discover -f json` starts without
+    # importing pathlib (and the URL modules it pulls in).
+    top = os.fspath(root)
+    if os.path.isfile(top):  # noqa: PTH113
+        name = os.path.basename(top)  # noqa: PTH119
+        kind, syntax = classify(name)
+        yield Entry(top, _printable(name), os.stat(top).st_size, kind, syntax)  # noqa: PTH116
         return
-    stack = [root]
+    stack = [(top, "")]
     count = 0
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -172,9 +181,9 @@ def walk(root: Path, vendored: list[str], max_files: int) -> Iterator[Entry]:
                 if e.name in IGNORED:
                     continue
                 if e.name in VENDORED:
-                    vendored.append(os.path.relpath(e.path, root))
+                    vendored.append(prefix + _printable(e.name))
                     continue
-                subdirs.append(Path(e.path))
+                subdirs.append((e.path, prefix + _printable(e.name) + "/"))
             elif e.is_file(follow_symlinks=False):
                 count += 1
                 if count > max_files:
@@ -184,6 +193,19 @@ def walk(root: Path, vendored: list[str], max_files: int) -> Iterator[Entry]:
                     size = e.stat(follow_symlinks=False).st_size
                 except OSError:
                     continue
-                rel = os.path.relpath(e.path, root).replace(os.sep, "/")
-                yield Entry(Path(e.path), rel, size, kind, syntax)
+                yield Entry(e.path, prefix + _printable(e.name), size, kind, syntax)
         stack.extend(reversed(subdirs))
+
+
+def _printable(name: str) -> str:
+    """A file name as reported: bytes that are not UTF-8 are written as ``\\xNN`` escapes.
+
+    The operating system hands them over as lone surrogates, which no report (JSON, SARIF)
+    can carry; the entry's ``path`` keeps the real name for opening the file.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+    return name
