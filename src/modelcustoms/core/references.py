@@ -16,6 +16,9 @@ class ReferenceKind(StrEnum):
     """An Ollama tag (``qwen2.5:7b``)."""
     GGUF_FILE = "gguf-file"
     """A GGUF file on disk (identity read from its header)."""
+    MODEL_FILE = "model-file"
+    """A safetensors or ONNX file on disk (identity from its metadata, the config.json beside
+    it, or its folder name)."""
     API_ENDPOINT = "api-endpoint"
     """A model service named by its URL (an OpenAI-compatible base URL)."""
     SDK_CLASS = "sdk-class"
@@ -38,6 +41,8 @@ class Via(StrEnum):
     """A configuration key whose name says it holds a model (``LLM_MODEL=...``)."""
     FILE_HEADER = "file-header"
     """Metadata of a model file (GGUF ``general.*`` keys)."""
+    FILE_NAME = "file-name"
+    """Only the model file's name or folder names it (a weak identity)."""
 
 
 class ModelReference(BaseModel):

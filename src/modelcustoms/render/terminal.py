@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from modelcustoms.core import EngineStatus, Report, Severity, Verdict
+from modelcustoms.render.audit_terminal import print_audit
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -58,7 +59,9 @@ class TerminalRenderer:
                 f"{len(run.findings)} finding(s), {len(run.skips)} skip(s), {run.duration_s:.2f}s"
             )
         _provenance(console, report)
+        _dependencies(console, report)
         _references(console, report)
+        print_audit(console, report)
         # NOTE: an info finding of discover repeats a row of the references table above.
         findings = [
             f for f in report.findings if f.engine != "discover" or f.severity > Severity.INFO
@@ -160,6 +163,33 @@ def _provenance(console: Console, report: Report) -> None:
     console.print(table)
 
 
+_DEPENDENCY_KEYS = (
+    ("dependency.trust_remote_code", "needs repository code (trust_remote_code)"),
+    ("dependency.architecture", "architecture"),
+    ("dependency.native_support.transformers", "transformers"),
+    ("dependency.native_support.vllm", "vLLM"),
+    ("dependency.native_support.llama_cpp", "llama.cpp"),
+    ("dependency.license.redistribution", "licence: redistribution"),
+    ("dependency.license.internal_mirroring", "licence: internal mirror"),
+    ("dependency.license.remote_restriction", "licence: remote restriction"),
+    ("dependency.license.termination", "licence: termination"),
+)
+
+
+def _dependencies(console: Console, report: Report) -> None:
+    facts = {f.key: f.value for f in report.facts if f.key.startswith("dependency.")}
+    rows = [(label, facts[key]) for key, label in _DEPENDENCY_KEYS if key in facts]
+    if not rows:
+        return
+    table = Table(title="Dependency risk", show_header=False, expand=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in rows:
+        text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        table.add_row(label, text or "none")
+    console.print(table)
+
+
 def _references(console: Console, report: Report) -> None:
     refs = [f.value for f in report.facts if f.key == "discover.reference"]
     if not refs:
@@ -181,7 +211,9 @@ def _references(console: Console, report: Report) -> None:
         publisher = r.get("publisher") or "unknown"
         if not r.get("publisher") and r.get("unresolved"):
             publisher += f" ({r['unresolved']})"
-        local = r.get("kind") in ("hf-model", "ollama", "gguf-file") and not r.get("endpoint")
+        local = r.get("kind") in ("hf-model", "ollama", "gguf-file", "model-file") and not r.get(
+            "endpoint"
+        )
         host = r.get("host_country") or ("local" if local and not r.get("host_operator") else "?")
         table.add_row(
             where, str(r.get("kind", "")), what, publisher, r.get("publisher_country") or "?", host

@@ -16,6 +16,7 @@ class ReferenceKind(StrEnum):
     HF_MODEL = "hf-model"
     OLLAMA = "ollama"
     GGUF_FILE = "gguf-file"
+    MODEL_FILE = "model-file"
     API_ENDPOINT = "api-endpoint"
     SDK_CLASS = "sdk-class"
     MODEL_STRING = "model-string"
@@ -30,6 +31,7 @@ class Via(StrEnum):
     DICT = "dict"
     CONFIG_KEY = "config-key"
     FILE_HEADER = "file-header"
+    FILE_NAME = "file-name"
 
 
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

@@ -52,7 +52,7 @@ class FileRefs(NamedTuple):
     size: int
     sha256: str
     format: str
-    """A ``core.Format`` value: python, json, text or gguf."""
+    """A ``core.Format`` value: python, json, text, gguf, safetensors or onnx."""
     format_hint: str | None
     refs: tuple[tuple[Ref, str], ...]
 
@@ -164,20 +164,34 @@ def _model_file(entry: Entry, vocab: Vocabulary, skips: list[SkipRow]) -> FileRe
     from pathlib import Path
 
     from modelcustoms.artifacts.blob import FileBlob
-    from modelcustoms.engines.discover.gguf_files import scan_gguf
+    from modelcustoms.engines.discover import model_files
 
     hint = entry.suffix or None
+    suffix = entry.suffix.lower()
     with FileBlob(Path(entry.path)) as blob:
-        if blob.head(4) != _GGUF_MAGIC:
+        head = blob.head(16)
+        if head[:4] == _GGUF_MAGIC:
+            from modelcustoms.engines.discover.gguf_files import scan_gguf
+
+            fmt = "gguf"
+            hits, error = scan_gguf(blob)
+        elif suffix == ".safetensors" and model_files.looks_like_safetensors(head, blob.size):
+            if model_files.is_secondary_shard(entry.rel):
+                return None  # the first shard names the model once for all of them
+            fmt = "safetensors"
+            hits, error = model_files.scan_safetensors(blob, entry.path, entry.rel)
+        elif suffix == ".onnx" and blob.size > 0:
+            fmt = "onnx"
+            hits, error = model_files.scan_onnx(blob, entry.path, entry.rel)
+        else:
             return None
-        hits, error = scan_gguf(blob)
         if error:
             skips.append(SkipRow(entry.rel, "unparseable", error[:200]))
         if not hits:
-            return FileRefs(entry.rel, entry.size, _NO_DIGEST, "gguf", hint, ())
+            return FileRefs(entry.rel, entry.size, _NO_DIGEST, fmt, hint, ())
         digest = blob.sha256()
     refs = tuple((resolve(vocab, h, entry.rel), "") for h in _dedupe(hits))
-    return FileRefs(entry.rel, entry.size, digest, "gguf", hint, refs)
+    return FileRefs(entry.rel, entry.size, digest, fmt, hint, refs)
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

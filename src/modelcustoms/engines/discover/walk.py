@@ -48,7 +48,8 @@ class FileKind(StrEnum):
     TEXT = "text"
     DOC = "doc"
     MAYBE_MODEL = "maybe-model"
-    """Possibly a model file: its first bytes are sniffed (GGUF magic), nothing else is read."""
+    """Possibly a model file: its first bytes are sniffed (GGUF, safetensors, ONNX) and only its
+    header is read."""
     OTHER = "other"
 
 
@@ -63,6 +64,8 @@ _SUFFIX: dict[str, tuple[FileKind, Syntax]] = {
     ".gguf": (FileKind.MAYBE_MODEL, Syntax.NONE),
     ".bin": (FileKind.MAYBE_MODEL, Syntax.NONE),
     ".ggml": (FileKind.MAYBE_MODEL, Syntax.NONE),
+    ".safetensors": (FileKind.MAYBE_MODEL, Syntax.NONE),
+    ".onnx": (FileKind.MAYBE_MODEL, Syntax.NONE),
     ".json": (FileKind.TEXT, Syntax.NONE),
 }
 for _s in (
