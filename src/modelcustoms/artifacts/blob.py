@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -30,6 +30,22 @@ class Blob(ABC):
     @abstractmethod
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset``; fewer at the end; empty past the end."""
+
+    def read_exact(self, offset: int, length: int) -> bytes:
+        """Like :meth:`read`, for scattered bytes the caller will not read again.
+
+        A blob with a read cache may bypass it and fetch exactly these bytes: a few hundred
+        rows spread over a remote weight file must not each cost a whole cache block.
+        """
+        return self.read(offset, length)
+
+    def read_many(self, spans: Sequence[tuple[int, int]]) -> list[bytes]:
+        """:meth:`read_exact` for each ``(offset, length)``, in order.
+
+        A remote blob may fetch them concurrently: hundreds of scattered rows read one request
+        at a time cost hundreds of round trips.
+        """
+        return [self.read_exact(offset, length) for offset, length in spans]
 
     def head(self, n: int) -> bytes:
         """The first ``n`` bytes (or fewer)."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -97,6 +99,8 @@ class RemoteBlob(Blob):
         self._session = session
         self._max = max_bytes
         self._lock = threading.Lock()
+        # NOTE: guards the counters only; concurrent exact reads run outside ``_lock``.
+        self._count = threading.Lock()
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._ahead = session.settings.block_size
         self._last_end = -1
@@ -144,6 +148,34 @@ class RemoteBlob(Blob):
             joined = b"".join(have[i] for i in range(first, last + 1))
         return joined[offset - first * bs : end - first * bs]
 
+    def read_exact(self, offset: int, length: int) -> bytes:
+        """One ranged request for exactly these bytes, outside the block cache."""
+        if offset < 0 or length < 0:
+            msg = "negative offset or length"
+            raise ValueError(msg)
+        end = min(self.size, offset + length)
+        if offset >= end:
+            return b""
+        with self._lock:
+            return self._fetch(offset, end)
+
+    def read_many(self, spans: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Exact ranged requests for each span, up to ``parallel_ranges`` of them in flight."""
+        workers = min(self._session.settings.parallel_ranges, len(spans))
+        if workers <= 1:
+            return [self.read_exact(offset, length) for offset, length in spans]
+        for offset, length in spans:
+            if offset < 0 or length < 0:
+                msg = "negative offset or length"
+                raise ValueError(msg)
+
+        def one(span: tuple[int, int]) -> bytes:
+            end = min(self.size, span[0] + span[1])
+            return self._fetch(span[0], end) if span[0] < end else b""
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="range") as pool:
+            return list(pool.map(one, spans))
+
     def _store(self, start: int, data: bytes) -> dict[int, bytes]:
         bs = self._session.settings.block_size
         got = {(start + k) // bs: data[k : k + bs] for k in range(0, len(data), bs)}
@@ -153,14 +185,16 @@ class RemoteBlob(Blob):
         return got
 
     def _fetch(self, start: int, end: int, *, probing: bool = False) -> bytes:
-        if self._max is not None and self.fetched + (end - start) > self._max:
+        with self._count:
+            over = self._max is not None and self.fetched + (end - start) > self._max
+            self.requests += 0 if over else 1
+        if over:
             msg = (
                 f"{self.name}: reading {end - start} more bytes would pass the limit of "
                 f"{self._max} bytes fetched per remote file"
             )
             raise TransferLimitExceeded(msg, hint="ask for a full download to read whole files")
         headers = {"Range": f"bytes={start}-{end - 1}", "Accept-Encoding": "identity"}
-        self.requests += 1
         return self._session.fetch(
             self.url, lambda r: self._consume(r, start, end, probing), headers=headers
         )
@@ -232,4 +266,5 @@ class RemoteBlob(Blob):
             return read_bounded(resp, limit)
         finally:
             # NOTE: what crossed the wire, which may exceed ``limit`` by one network chunk.
-            self.fetched += resp.num_bytes_downloaded
+            with self._count:
+                self.fetched += resp.num_bytes_downloaded

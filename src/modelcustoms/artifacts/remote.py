@@ -82,6 +82,8 @@ class HttpSettings:
     max_readahead: int = 1024 * 1024
     """Reads longer than this bypass the cache; sequential misses grow read-ahead up to it."""
     cache_blocks: int = 64
+    parallel_ranges: int = 8
+    """Range requests in flight at once when scattered spans are read together."""
     max_blob_bytes: int = 64 * 1024 * 1024
     """Bytes one blob may fetch unless a full download was asked for (metadata, not weights)."""
     max_unranged_prefix: int = 1024 * 1024

@@ -25,12 +25,14 @@ def register(sub: Any) -> None:
         ),
         (
             "inspect",
-            "run every engine that applies to a model (scan and provenance), then --policy",
+            "run every engine that applies to a model (scan, provenance, weight fingerprint), "
+            "then --policy",
             run_inspect,
         ),
         (
             "provenance",
-            "identity, lineage and origin of a model from its metadata (no weights read)",
+            "identity, lineage and origin of a model from its metadata, and a weight "
+            "fingerprint against the shipped library (a few MB of the weights read)",
             run_provenance,
         ),
     ):
@@ -44,11 +46,28 @@ def register(sub: Any) -> None:
             from modelcustoms.cli.policy import add_policy_option
 
             add_policy_option(p)
+            p.add_argument(
+                "--audit",
+                type=Path,
+                action="append",
+                default=[],
+                metavar="AUDIT_JSON",
+                help="join the audit run of a saved `customs audit -f json` report (repeatable)",
+            )
+            from modelcustoms.cli.serve import add_registry_option
+
+            add_registry_option(p)
         p.add_argument(
             "--download",
             action="store_true",
             help="let remote files be read whole (default: metadata and byte ranges only)",
         )
+        if name != "scan":
+            p.add_argument(
+                "--no-fingerprint",
+                action="store_true",
+                help="skip the weight fingerprint (no weight bytes read: metadata only)",
+            )
         p.set_defaults(handler=handler)
 
 
@@ -126,6 +145,10 @@ def emit(report: Report, args: argparse.Namespace, verdict: Verdict | None = Non
     width = 160 if args.output is not None else _terminal_width()
     data = renderer_for(args.format, color=color, width=width).render(report, verdict)
     write_output(data, args.output)
+    if getattr(args, "registry", None):
+        from modelcustoms.cli.serve import record_in_registry
+
+        record_in_registry(args, report, verdict)
     if verdict is not None and verdict.decision is Decision.DENY:
         return EXIT_FINDINGS
     threshold = args.fail_on.threshold()
@@ -151,6 +174,8 @@ def _run(args: argparse.Namespace, *, scan: bool, provenance: bool) -> int:
         source=SourceOptions(full_download=args.download),
         run_scan=scan,
         run_provenance=provenance,
+        run_fingerprint=not getattr(args, "no_fingerprint", False),
+        extra_runs=_audit_runs(getattr(args, "audit", [])),
     )
     spec = getattr(args, "policy", None)
     if spec is None:
@@ -160,6 +185,26 @@ def _run(args: argparse.Namespace, *, scan: bool, provenance: bool) -> int:
     policy = load_gate(spec)  # before the engines: a broken policy fails fast
     report = inspect(args.paths, opts)
     return emit(report, args, judge(report, policy).verdict)
+
+
+def _audit_runs(paths: list[Path]) -> tuple[Any, ...]:
+    """The audit runs of saved audit reports (``inspect --audit``), checked like any report."""
+    from modelcustoms.core.load import load_report
+    from modelcustoms.errors import InputError
+
+    runs: list[Any] = []
+    for path in paths:
+        try:
+            doc = load_report(path.read_bytes())
+        except OSError as exc:
+            msg = f"cannot read audit report {path}: {exc.strerror}"
+            raise InputError(msg) from exc
+        found = [r for r in doc.runs if r.engine == "audit"]
+        if not found:
+            msg = f"{path} has no audit run"
+            raise InputError(msg, hint="pass a report written by `customs audit -f json`")
+        runs.extend(found)
+    return tuple(runs)
 
 
 def run_scan(args: argparse.Namespace) -> int:

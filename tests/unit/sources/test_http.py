@@ -40,6 +40,7 @@ def served(hub_server: HubServer) -> HubServer:
         "org/files",
         {
             "data.txt": DATA,
+            "data.safetensors": DATA,  # an LFS file: served by the CDN (where latency applies)
             "empty.txt": b"",
             "big.safetensors": SparseFile(5 * 1024**3, b"HEAD" * 10),
         },
@@ -61,6 +62,25 @@ def test_reads_exact_ranges(served: HubServer, session: HttpSession) -> None:
     assert blob.read(0, 0) == b""
     with pytest.raises(ValueError, match="negative"):
         blob.read(-1, 1)
+
+
+def test_scattered_spans_are_read_concurrently_and_in_order(
+    served: HubServer, session: HttpSession
+) -> None:
+    name = "data.safetensors"
+    blob = RemoteBlob(session, url(served, name), len(DATA), name=name, max_bytes=None)
+    spans = [(offset, 37) for offset in range(900_000, 0, -29_999)] + [(len(DATA) - 5, 50)]
+    served.latency = 0.05
+    start = time.monotonic()
+    got = blob.read_many(spans)
+    elapsed = time.monotonic() - start
+    served.latency = 0.0
+    assert got == [DATA[o : o + n] for o, n in spans]
+    assert blob.requests == len(spans)
+    # NOTE: 31 requests of 50 ms each; one at a time they could not finish under 1.5 s.
+    assert elapsed < 0.05 * len(spans) / 2, elapsed
+    with pytest.raises(ValueError, match="negative"):
+        blob.read_many([(0, 1), (-1, 1)])
 
 
 def test_small_header_reads_cost_one_request(served: HubServer, session: HttpSession) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 
 from modelcustoms.artifacts.blob import Blob
 from modelcustoms.artifacts.protobuf import LEN, ProtobufError, WireReader
@@ -59,7 +60,7 @@ def scan_safetensors(blob: Blob, path: str, rel: str) -> tuple[list[Hit], str | 
     except HeaderError as exc:
         return [], str(exc)
     meta = doc.get("__metadata__")
-    named = _from_metadata(meta if isinstance(meta, dict) else {})
+    named = _from_metadata({str(k): v for k, v in meta.items()} if isinstance(meta, dict) else {})
     return _identify(named, path, rel), None
 
 
@@ -82,7 +83,7 @@ def scan_onnx(blob: Blob, path: str, rel: str) -> tuple[list[Hit], str | None]:
     return _identify(_from_metadata(meta), path, rel), None
 
 
-def _from_metadata(meta: dict[object, object]) -> str | None:
+def _from_metadata(meta: Mapping[str, object]) -> str | None:
     for key in _META_KEYS:
         value = meta.get(key)
         if isinstance(value, str) and _NAME.match(value.strip()):

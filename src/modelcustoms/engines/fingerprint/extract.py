@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,11 @@ from modelcustoms.engines.fingerprint.dequant import (
 MAX_TENSOR_BYTES = 64 * 1024**2
 """Largest single tensor read whole (a 0.5B model's projections are a few MB)."""
 MAX_VOCAB = 1_000_000
+MAX_PREFIX_BYTES = 128 * 1024**2
+"""Largest header kept in memory (a 262k-token GGUF vocabulary and its merges is ~7 MB)."""
+PREFIX_STEP = 1024 * 1024
+STRING_CHUNK = 64 * 1024
+"""Read size while walking a string array: small, so the walk never reads far past it."""
 
 
 class ExtractError(Exception):
@@ -56,16 +62,87 @@ class TensorRef:
         return self.rows * self.row_bytes
 
 
+class Reader(Blob):
+    """The model file as the extractor reads it: every byte asked of it is counted.
+
+    Headers are walked sequentially and some parts twice (GGUF's token list), so the file's
+    leading bytes are kept in memory as one growing prefix, fetched in chunks no larger than
+    :data:`PREFIX_STEP` beyond what the parser asks for (a remote header costs a few requests
+    and overshoots its end by at most one step or one parser window). Once :meth:`seal` is
+    called, reads past the prefix are exact reads (rows scattered over the file) through
+    :meth:`Blob.read_exact`, so a remote blob fetches only those bytes.
+    """
+
+    def __init__(self, inner: Blob) -> None:
+        self.inner = inner
+        self.size = inner.size
+        self.bytes_read = 0
+        self._prefix = bytearray()
+        self._sealed = False
+
+    def seal(self) -> None:
+        """The header is parsed: stop growing the prefix."""
+        self._sealed = True
+
+    def read(self, offset: int, length: int) -> bytes:
+        end = min(self.size, offset + length)
+        if offset < 0 or offset >= end:
+            return b""
+        have = len(self._prefix)
+        if end <= have:
+            return bytes(self._prefix[offset:end])
+        # NOTE: parsers skip short spans without reading them, so a read a little past the
+        # prefix still extends it (the gap included) instead of starting a scattered read.
+        if not self._sealed and offset <= have + PREFIX_STEP and end <= MAX_PREFIX_BYTES:
+            step = min(max(have, 64 * 1024), PREFIX_STEP)
+            stop = min(self.size, MAX_PREFIX_BYTES, max(end, have + step))
+            self._prefix += self._fetch(have, stop - have)
+            return bytes(self._prefix[offset:end])
+        return self._fetch(offset, end - offset)
+
+    def read_many(self, spans: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Scattered reads (rows): from the prefix when held, else together from the file."""
+        out: list[bytes | None] = [None] * len(spans)
+        wanted: list[int] = []
+        for i, (offset, length) in enumerate(spans):
+            if self._sealed and offset >= 0 and offset + length <= len(self._prefix):
+                out[i] = bytes(self._prefix[offset : offset + length])
+            else:
+                wanted.append(i)
+        if self._sealed and wanted:
+            got = self.inner.read_many([spans[i] for i in wanted])
+            self.bytes_read += sum(len(g) for g in got)
+            for i, data in zip(wanted, got, strict=True):
+                out[i] = data
+        else:
+            for i in wanted:
+                out[i] = self.read(*spans[i])
+        return [b if b is not None else b"" for b in out]
+
+    def _fetch(self, offset: int, length: int) -> bytes:
+        data = self.inner.read_exact(offset, length)
+        self.bytes_read += len(data)
+        return data
+
+
 @dataclass(slots=True)
 class ModelView:
     """The tensors and vocabulary of one model file, and what was read from it."""
 
-    blob: Blob
+    blob: Reader
     format: str
     tensors: dict[str, TensorRef] = field(default_factory=dict)
     vocab: list[str] | None = None
     """Token strings by id (GGUF ``tokenizer.ggml.tokens``), when the file carries them."""
-    bytes_read: int = 0
+    # NOTE: references in one library share layers and many probe tokens; what was decoded
+    # for one is kept for the next, so matching a whole library reads each byte once.
+    _rows: dict[tuple[str, int], F32] = field(default_factory=dict)
+    _whole: dict[str, F32] = field(default_factory=dict)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read from the file so far, headers included."""
+        return self.blob.bytes_read
 
     def token_keys(self, n_rows: int) -> list[str]:
         """Alignment keys per embedding row: the token string, else ``#id``.
@@ -80,9 +157,13 @@ class ModelView:
         if any(r < 0 or r >= ref.rows for r in rows):
             msg = f"row index out of range for {ref.stored_name}"
             raise ExtractError(msg)
+        missing = sorted({r for r in rows if (ref.name, r) not in self._rows})
+        spans = [(ref.offset + r * ref.row_bytes, ref.row_bytes) for r in missing]
+        for r, raw in zip(missing, self._read_many(spans), strict=True):
+            self._rows[(ref.name, r)] = self._decode(ref, raw)
         out = np.empty((len(rows), ref.cols), dtype=np.float32)
         for i, r in enumerate(rows):
-            out[i] = self._decode(ref, self._read(ref.offset + r * ref.row_bytes, ref.row_bytes))
+            out[i] = self._rows[(ref.name, r)]
         return out
 
     def read_all(self, ref: TensorRef) -> F32:
@@ -90,15 +171,29 @@ class ModelView:
         if ref.nbytes > MAX_TENSOR_BYTES:
             msg = f"{ref.stored_name} is {ref.nbytes} bytes (limit {MAX_TENSOR_BYTES})"
             raise ExtractError(msg)
-        raw = self._read(ref.offset, ref.nbytes)
-        return self._decode(ref, raw).reshape(ref.rows, ref.cols)
+        whole = self._whole.get(ref.name)
+        if whole is None:
+            raw = self._read(ref.offset, ref.nbytes)
+            whole = self._whole[ref.name] = self._decode(ref, raw).reshape(ref.rows, ref.cols)
+        return whole
+
+    def _read_many(self, spans: list[tuple[int, int]]) -> list[bytes]:
+        for offset, length in spans:
+            if offset < 0 or offset + length > self.blob.size:
+                msg = f"tensor data [{offset}, {offset + length}) lies outside the file"
+                raise ExtractError(msg)
+        got = self.blob.read_many(spans)
+        for (offset, length), data in zip(spans, got, strict=True):
+            if len(data) != length:
+                msg = f"short read at {offset}"
+                raise ExtractError(msg)
+        return got
 
     def _read(self, offset: int, length: int) -> bytes:
         if offset < 0 or offset + length > self.blob.size:
             msg = f"tensor data [{offset}, {offset + length}) lies outside the file"
             raise ExtractError(msg)
         data = self.blob.read(offset, length)
-        self.bytes_read += len(data)
         if len(data) != length:
             msg = f"short read at {offset}"
             raise ExtractError(msg)
@@ -164,14 +259,16 @@ def open_model(blob: Blob, vocab: list[str] | None = None) -> ModelView:
     ``vocab`` (token strings by id, e.g. from :func:`vocab_from_tokenizer_json`) is used when
     the file itself carries none, so safetensors embeddings align by string too.
     """
-    head = blob.head(8)
+    reader = Reader(blob)
+    head = reader.head(8)
     if head[:4] == b"GGUF":
-        view = _open_gguf(blob)
+        view = _open_gguf(reader)
     elif len(head) == 8 and 2 <= int.from_bytes(head, "little") <= min(blob.size, MAX_HEADER_BYTES):
-        view = _open_safetensors(blob)
+        view = _open_safetensors(reader)
     else:
         msg = "neither GGUF nor safetensors"
         raise ExtractError(msg)
+    reader.seal()
     if view.vocab is None:
         view.vocab = vocab
     return view
@@ -199,7 +296,7 @@ def vocab_from_tokenizer_json(data: bytes) -> list[str] | None:
     return [by_id.get(i, "") for i in range(max(by_id) + 1)]
 
 
-def _open_gguf(blob: Blob) -> ModelView:
+def _open_gguf(blob: Reader) -> ModelView:
     gf = read_gguf(blob)
     if not gf.complete or gf.data_start is None:
         why = gf.error.message if gf.error else "incomplete header"
@@ -242,19 +339,19 @@ def _gguf_strings(blob: Blob, offset: int, wide: bool) -> list[str] | None:
     buf, start = b"", pos
     for _ in range(count):
         if pos + lw > start + len(buf):
-            buf, start = blob.read(pos, 1 << 20), pos
+            buf, start = blob.read(pos, STRING_CHUNK), pos
         n = int.from_bytes(buf[pos - start : pos - start + lw], "little")
         if n > 65_536 or pos + lw + n > blob.size:
             return None
         pos += lw
         if pos + n > start + len(buf):
-            buf, start = blob.read(pos, max(n, 1 << 20)), pos
+            buf, start = blob.read(pos, max(n, STRING_CHUNK)), pos
         out.append(buf[pos - start : pos - start + n].decode("utf-8", "replace"))
         pos += n
     return out
 
 
-def _open_safetensors(blob: Blob) -> ModelView:
+def _open_safetensors(blob: Reader) -> ModelView:
     try:
         n, doc = read_header_document(blob)
     except HeaderError as exc:

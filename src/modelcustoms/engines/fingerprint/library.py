@@ -14,6 +14,9 @@ from typing import Any
 
 from modelcustoms.engines.fingerprint.signature import Component, Signature
 
+SHIPPED = Path(__file__).with_name("data") / "library.json"
+"""The reference library shipped with the tool (fingerprints of the real bases readable when
+it was built; benchmarks/fingerprint_real.py --ship rebuilds it)."""
 FORMAT = "modelcustoms-fingerprints"
 VERSION = 1
 MAX_LIBRARY_BYTES = 64 * 1024**2

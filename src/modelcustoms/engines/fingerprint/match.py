@@ -54,6 +54,18 @@ P_FLOOR = 1e-300
 """Smallest p-value reported (the normal tail underflows to zero beyond it)."""
 
 
+class VocabularyDisjoint(ExtractError):
+    """Too few of the reference's probe tokens are in the model's vocabulary to compare.
+
+    Not a failure to analyse: a derivative keeps its base's tokens (extending a vocabulary
+    appends to it), so a model without them is not derived from that reference.
+    """
+
+    def __init__(self, msg: str, shared: int) -> None:
+        super().__init__(msg)
+        self.shared = shared
+
+
 @dataclass(frozen=True, slots=True)
 class ComponentScore:
     """How one component agreed."""
@@ -76,6 +88,8 @@ class MatchResult:
     null_sd: float
     shared_probes: int
     components: tuple[ComponentScore, ...]
+    aligned_by: str = "token"
+    """How probes were found in the model: by token string, or by the reference's ids."""
 
     @property
     def derived(self) -> bool:
@@ -143,10 +157,10 @@ def m_probes(ref: dict[str, F32]) -> int:
 
 def compare(sig: Signature, view: ModelView, null_models: int = NULL_MODELS) -> MatchResult:
     """Test ``view`` against the reference signature ``sig``."""
-    rows, found = probe_rows(view, sig)
+    rows, found, aligned = probe_rows(view, sig)
     if len(rows) < MIN_PROBES:
         msg = f"only {len(rows)} of {len(sig.tokens)} probe tokens are in the model's vocabulary"
-        raise ExtractError(msg)
+        raise VocabularyDisjoint(msg, len(rows))
     pos = {t: i for i, t in enumerate(sig.tokens)}
     keep = np.array([pos[t] for t in found])
     blocks = block_ids(view)
@@ -166,7 +180,7 @@ def compare(sig: Signature, view: ModelView, null_models: int = NULL_MODELS) -> 
     fz = math.atanh(min(max(score, -0.999999), 0.999999))
     p_semantic = _tail((fz - math.atanh(SEMANTIC_NULL_MEAN)) / SEMANTIC_NULL_SD)
     p = max(p_random, p_semantic)
-    return MatchResult(score, p, p_random, mu, sd, len(rows), tuple(parts))
+    return MatchResult(score, p, p_random, mu, sd, len(rows), tuple(parts), aligned)
 
 
 def _tail(z: float) -> float:

@@ -115,25 +115,33 @@ def layer_names(view: ModelView, roles: tuple[str, ...] = ROLES) -> list[str]:
     return [f"blk.{i}.{r}" for i in picked for r in roles if f"blk.{i}.{r}" in view.tensors]
 
 
-def probe_rows(view: ModelView, sig: Signature) -> tuple[list[int], list[str]]:
-    """Embedding row of each probe present in ``view`` (with the probe strings found).
+MIN_SHARED = 16
+"""Fewest probe tokens a comparison by token string needs."""
 
-    Probes align by token string; a candidate whose file carries no vocabulary (metadata
-    stripped) falls back to the reference's token ids, which vocabulary extensions that append
-    tokens preserve.
+
+def probe_rows(view: ModelView, sig: Signature) -> tuple[list[int], list[str], str]:
+    """Embedding row of each probe in ``view``, the probe strings found, and how they aligned.
+
+    Probes align by token string (``"token"``). A candidate whose file carries no vocabulary
+    (metadata stripped), or whose token strings share too few probes with the reference
+    (tokens renamed to hide a base), is read at the reference's token ids instead (``"id"``):
+    vocabulary extensions append tokens, so ids survive them, and an unrelated model read at
+    those ids simply scores as independent.
     """
     emb = view.tensors.get("token_embd")
     if emb is None:
         msg = "no token embedding tensor"
         raise ExtractError(msg)
-    if view.vocab is None and len(sig.ids) == len(sig.tokens):
-        pairs = [(i, t) for i, t in zip(sig.ids, sig.tokens, strict=True) if i < emb.rows]
-        return [r for r, _ in pairs], [t for _, t in pairs]
-    index: dict[str, int] = {}
-    for i, key in enumerate(view.token_keys(emb.rows)):
-        index.setdefault(key, i)
-    found = [(index[t], t) for t in sig.tokens if t in index]
-    return [r for r, _ in found], [t for _, t in found]
+    found: list[tuple[int, str]] = []
+    if view.vocab is not None:
+        index: dict[str, int] = {}
+        for i, key in enumerate(view.token_keys(emb.rows)):
+            index.setdefault(key, i)
+        found = [(index[t], t) for t in sig.tokens if t in index]
+    if len(found) >= MIN_SHARED or len(sig.ids) != len(sig.tokens):
+        return [r for r, _ in found], [t for _, t in found], "token"
+    pairs = [(i, t) for i, t in zip(sig.ids, sig.tokens, strict=True) if i < emb.rows]
+    return [r for r, _ in pairs], [t for _, t in pairs], "id"
 
 
 def compute(view: ModelView, rows: list[int], names: list[str]) -> list[Component]:
@@ -175,11 +183,15 @@ def align_layer(name: str, ref_layers: int, cand: list[int]) -> str:
     """The candidate tensor at the same relative depth as reference tensor ``name``.
 
     A model with layers removed (pruned) keeps its first and last blocks; matching by
-    relative depth pairs those exactly and the middle approximately.
+    relative depth pairs those exactly and the middle approximately. The reference's middle
+    block (the one :func:`layer_names` picks) maps to the candidate's middle block, so every
+    reference of a library reads the same three candidate blocks, whatever its depth.
     """
     if not name.startswith("blk.") or not cand or ref_layers in (0, len(cand)):
         return name
     _, idx, role = name.split(".", 2)
     i = int(idx)
+    if i == ref_layers // 2:
+        return f"blk.{cand[len(cand) // 2]}.{role}"
     j = cand[round(i * (len(cand) - 1) / max(1, ref_layers - 1))] if ref_layers > 1 else cand[0]
     return f"blk.{j}.{role}"

@@ -7,9 +7,10 @@ from functools import cache
 import pytest
 
 from modelcustoms.artifacts.blob import BytesBlob
+from modelcustoms.artifacts.gguf import read_gguf
 from modelcustoms.core import ConfidenceLevel, Relation
 from modelcustoms.engines.fingerprint import FingerprintEngine, Subject
-from modelcustoms.engines.fingerprint.extract import open_model
+from modelcustoms.engines.fingerprint.extract import PREFIX_STEP, open_model
 from modelcustoms.engines.fingerprint.library import Library
 from modelcustoms.engines.fingerprint.match import ALPHA, compare
 from modelcustoms.engines.fingerprint.signature import build_signature
@@ -162,8 +163,14 @@ def test_reads_only_what_it_needs():
     weights, tokens = M.base_model(0, vocab=20_000)
     data = M.to_gguf(weights, tokens, 2)
     view = open_model(BytesBlob(data))
+    header = view.bytes_read
+    data_start = read_gguf(BytesBlob(data)).data_start
+    assert data_start is not None
+    # The header is read once, overshooting by at most one prefix step.
+    assert data_start <= header <= data_start + PREFIX_STEP
     build_signature(view)
-    assert view.bytes_read < 0.05 * len(data), (view.bytes_read, len(data))
+    weights_read = view.bytes_read - header
+    assert weights_read < 0.05 * len(data), (weights_read, len(data))
 
 
 def test_unreadable_model_is_an_error_run_not_a_pass():
@@ -175,17 +182,36 @@ def test_unreadable_model_is_an_error_run_not_a_pass():
     assert run.lineage == ()
 
 
-def test_no_shared_vocabulary_is_a_skip(signature):
+def test_renamed_tokens_fall_back_to_ids(signature):
+    """Renaming every token hides nothing: the probes are read at the reference's ids."""
     weights, _ = M.base_model(0)
     other_tokens = [f"zz{i}" for i in range(M.VOCAB)]
-    data = M.to_gguf(weights, other_tokens)
+    from modelcustoms.engines.fingerprint.library import Entry
+
+    lib = Library([Entry("base", signature)])
+    renamed = M.to_gguf(M.finetune(weights, 0.05), other_tokens)
+    run = FingerprintEngine().run(Subject(BytesBlob(renamed), "x.gguf", SHA), lib)
+    (claim,) = run.lineage
+    assert claim.relation is Relation.DERIVED
+    assert "aligned by id" in (claim.evidence[0].excerpt or "")
+    other, _ = M.base_model(5)
+    run = FingerprintEngine().run(
+        Subject(BytesBlob(M.to_gguf(other, other_tokens)), "y.gguf", SHA), lib
+    )
+    assert run.status.value == "ok"
+    assert [c.relation for c in run.lineage] == [Relation.INDEPENDENT]
+
+
+def test_too_small_a_vocabulary_is_a_fact_not_a_skip(signature):
+    weights, _ = M.base_model(0, vocab=8)
+    data = M.to_gguf(weights, [f"zz{i}" for i in range(8)])
     from modelcustoms.engines.fingerprint.library import Entry
 
     lib = Library([Entry("base", signature)])
     run = FingerprintEngine().run(Subject(BytesBlob(data), "x.gguf", SHA), lib)
-    assert run.status.value == "partial"
-    assert run.skips[0].reason == "not-comparable"
-    assert run.lineage == ()
+    assert run.status.value == "ok" and run.skips == () and run.lineage == ()
+    (fact,) = [f for f in run.facts if f.key == "fingerprint.vocabulary-disjoint"]
+    assert fact.value["reference"] == "base"
 
 
 def test_shared_semantics_alone_is_not_derivation():
