@@ -17,6 +17,7 @@ from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from modelcustoms.core import EngineStatus, LineageClaim, Relation, Report, Severity, Verdict
+from modelcustoms.render.audit_digest import audit_digest
 
 MAX_VALUE = 400
 """Longest fact value shown inline; the JSON report has the rest."""
@@ -93,6 +94,7 @@ def digest(report: Report, verdict: Verdict | None = None) -> dict[str, Any]:
             for f in report.facts
         ],
         "artifacts": _artifacts(report),
+        "audit": audit_digest(report),
     }
 
 

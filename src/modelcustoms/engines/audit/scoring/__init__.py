@@ -1,0 +1,1 @@
+"""Offline scorers: deterministic checks, multilingual lexicons, an optional embedding scorer."""
