@@ -59,3 +59,25 @@ def test_calibration_fits_thresholds_and_the_scorer_uses_them():
         for lang in ("en", "zh")
     }
     assert all(r.total > 0 and 0 <= r.rate <= 1 for r in rows)
+
+
+def test_the_fit_is_cached_on_disk_and_refitted_when_the_cache_is_corrupt(tmp_path, monkeypatch):
+    from modelcustoms.engines.audit.scoring import calibrate as calibrate_module
+    from modelcustoms.engines.audit.scoring import embed as embed_module
+
+    fits = []
+
+    def counting(embed):
+        fits.append(1)
+        return calibrate(embed)
+
+    monkeypatch.setattr(embed_module, "embed", toy_embed)
+    monkeypatch.setattr(calibrate_module, "calibrate", counting)
+    first = embed_module.embedding_scorer(tmp_path)
+    second = embed_module.embedding_scorer(tmp_path)
+    assert len(fits) == 1
+    assert first.refusal("I cannot help with that.") == second.refusal("I cannot help with that.")
+    (cached,) = tmp_path.glob("audit-calibration-*.json")
+    cached.write_text("{not json")
+    embed_module.embedding_scorer(tmp_path)
+    assert len(fits) == 2
