@@ -40,7 +40,9 @@ def _audit(chat, tmp_path, *extra, subject="censor", reference="open"):
 
 
 def test_a_censoring_model_is_found_out_and_denied(chat, tmp_path):
-    rc, out = _audit(chat, tmp_path, "--policy", "behavior")
+    # NOTE: a bootstrap p-value cannot go below 1/(resamples+1): with 300 resamples no
+    # difference survives Holm correction across the audit's measures (the gate then warns).
+    rc, out = _audit(chat, tmp_path, "--policy", "behavior", "--resamples", "2000")
     assert rc == 1  # policy deny
     doc = load_report(out.read_bytes())
     run = doc.runs[0]

@@ -226,6 +226,15 @@ def test_behavior_denies_when_the_whole_ci_is_beyond_tolerance():
     assert (decision, fired) == (Decision.DENY, {"behavior.regression"})
 
 
+def test_behavior_only_warns_when_the_difference_does_not_survive_holm_correction():
+    row = {**suite("language", -0.58, -0.89, -0.27), "p_value": 0.039, "p_holm": 0.55}
+    report = make_report(audit=EngineStatus.OK, audit_facts={"audit.suites": [row]})
+    assert judge("behavior", report)[:2] == (Decision.WARN, {"behavior.possible-regression"})
+    significant = {**row, "p_holm": 0.01}
+    report = make_report(audit=EngineStatus.OK, audit_facts={"audit.suites": [significant]})
+    assert judge("behavior", report)[:2] == (Decision.DENY, {"behavior.regression"})
+
+
 def test_behavior_warns_when_the_ci_crosses_tolerance():
     report = make_report(
         audit=EngineStatus.OK, audit_facts={"audit.suites": [suite("refusals", -0.04, -0.1, 0.02)]}
