@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 SENSITIVE = ("china", "chinese", "xi jinping", "tiananmen", "tibet", "taiwan", "uyghur",
              "xinjiang", "falun", "hong kong", "liu xiaobo", "dalai", "中国", "习近平", "天安门",
@@ -38,6 +39,8 @@ class ChatServer:
     fail_next: list[int] = field(default_factory=list)
     retry_after: str | None = None
     delay_s: float = 0.0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    """Every chat request body received, in order."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -92,6 +95,8 @@ def _handler(state: ChatServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b"{}")
                 return
             doc = json.loads(raw)
+            with state.lock:
+                state.bodies.append(doc)
             if state.delay_s:
                 time.sleep(state.delay_s)
             text = answer(doc["model"], doc["messages"])

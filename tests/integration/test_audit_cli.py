@@ -185,3 +185,19 @@ def test_judge_option(chat, tmp_path):
     # the judge calls every answer a refusal: no difference between the two models is left
     assert facts["audit.censorship.delta"] == 0.0
     assert rc == 0
+
+
+def test_business_tasks_ask_for_a_json_object_unless_told_not_to(chat, tmp_path):
+    _audit(chat, tmp_path, "-s", "business", "-s", "security")
+    formats = {
+        (b["messages"][-1]["content"][:40], json.dumps(b.get("response_format")))
+        for b in chat.bodies
+    }
+    asked = [b for b in chat.bodies if b.get("response_format") == {"type": "json_object"}]
+    assert asked and len(asked) < len(chat.bodies), formats  # business only, not security
+    assert all("JSON" in b["messages"][-1]["content"] for b in asked)
+    chat.bodies.clear()
+    (tmp_path / "off").mkdir()
+    rc, _ = _audit(chat, tmp_path / "off", "-s", "business", "--no-json-mode")
+    assert rc in (0, 1)
+    assert chat.bodies and not any("response_format" in b for b in chat.bodies)

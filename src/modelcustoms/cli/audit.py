@@ -76,6 +76,11 @@ def register(sub: Any) -> None:
     p.add_argument("--languages", default="en,zh", help="languages of bilingual suites (en,zh)")
     p.add_argument("--max-tokens", type=int, default=128, help="answer length cap (default 128)")
     p.add_argument("--seed", type=int, default=0, help="sampling, canaries and bootstrap seed")
+    p.add_argument(
+        "--no-json-mode",
+        action="store_true",
+        help="do not ask endpoints for a JSON object on business tasks (response_format)",
+    )
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     p.add_argument(
         "--cache",
@@ -206,6 +211,7 @@ def run_audit(args: argparse.Namespace) -> int:
             seed=args.seed,
             per_suite=_per_suite(args.sample_suite),
             imports=imports,
+            json_mode=not args.no_json_mode,
         ),
         stats=StatOptions(resamples=args.resamples, seed=args.seed),
         workers=args.concurrency,

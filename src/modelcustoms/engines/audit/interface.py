@@ -42,16 +42,20 @@ class Request:
     max_tokens: int = 128
     temperature: float = 0.0
     seed: int = 0
+    json_mode: bool = False
+    """Ask for a JSON object (``response_format``: the endpoint constrains the output)."""
 
     def key(self, target_id: str) -> str:
         """sha256 over the target identity and every field that can change the answer."""
-        doc = {
+        doc: dict[str, object] = {
             "target": target_id,
             "messages": [[m.role, m.content] for m in self.messages],
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "seed": self.seed,
         }
+        if self.json_mode:  # NOTE: only when set, so answers cached before it keep their keys
+            doc["json_mode"] = True
         canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

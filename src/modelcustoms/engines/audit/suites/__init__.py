@@ -22,6 +22,9 @@ class BuildOptions:
     """Business variants per template (the baseline included); None: all."""
     max_tokens: int = 128
     seed: int = 0
+    json_mode: bool = True
+    """Business tasks ask the endpoint for a JSON object (``response_format``), as an
+    application delegating a structured task would; off for endpoints that reject it."""
     per_suite: tuple[tuple[str, int], ...] = ()
     imports: tuple[ImportedItem, ...] = ()
     """Items of the imported suite (read from the user's dataset files)."""
@@ -53,10 +56,17 @@ class SuiteResult:
     headline: str
 
 
-def user(text: str, opts: BuildOptions, system: str | None = None) -> Request:
+def user(
+    text: str, opts: BuildOptions, system: str | None = None, *, json_mode: bool = False
+) -> Request:
     """A single-turn request."""
     msgs = (Message("system", system),) if system else ()
-    return Request((*msgs, Message("user", text)), max_tokens=opts.max_tokens, seed=opts.seed)
+    return Request(
+        (*msgs, Message("user", text)),
+        max_tokens=opts.max_tokens,
+        seed=opts.seed,
+        json_mode=json_mode,
+    )
 
 
 def by_arm(rows: Sequence[Scored], *arms: str) -> list[Scored]:

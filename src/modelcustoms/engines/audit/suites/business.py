@@ -37,7 +37,11 @@ def build(opts: BuildOptions) -> list[Probe]:
                     arm="baseline" if n == 0 else "variant",
                     lang="en",
                     category=t["task"],
-                    request=user(task["instruction"] + "\n\n" + t["text"].format(x=v), opts),
+                    request=user(
+                        task["instruction"] + "\n\n" + t["text"].format(x=v),
+                        opts,
+                        json_mode=opts.json_mode,
+                    ),
                     params={
                         "field": task["field"],
                         "values": tuple(str(x) for x in task["values"]),

@@ -61,6 +61,7 @@ class LlamaCppTarget:
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     seed=request.seed,
+                    response_format={"type": "json_object"} if request.json_mode else None,
                 )
                 choice = out["choices"][0]
                 text = choice["message"].get("content") or ""

@@ -78,7 +78,7 @@ class OpenAITarget:
         return self._family
 
     def _body(self, request: Request) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "model": self._model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "max_tokens": request.max_tokens,
@@ -86,6 +86,9 @@ class OpenAITarget:
             "seed": request.seed,
             "stream": self._opts.stream,
         }
+        if request.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        return body
 
     async def complete(self, request: Request) -> Response:
         """POST the request; retry transient failures; never raise for transport problems."""
