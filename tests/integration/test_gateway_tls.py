@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from modelcustoms.gateway.keys import new_key
 from modelcustoms.gateway.server import build
+from tests.certs import tls_files
 from tests.unit.gateway.helpers import keypair, passport_for, upstream, write_config
 from tests.unit.gateway.upstream import BuiltinServerThread, ServerThread, UpstreamApp
 
 
 def self_signed(folder):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder / "cert.pem", folder / "key.pem"
+    return tls_files(folder)
 
 
 def test_tls_upstream_verified_with_ca_file_and_refused_without(tmp_path):
@@ -58,7 +26,7 @@ def test_tls_upstream_verified_with_ca_file_and_refused_without(tmp_path):
             tmp_path / "gw.yaml",
             passports={"folder": "passports", "public_keys": ["keys/passport.pub"]},
             upstreams=[
-                upstream("trusted", up.url, sha, ca_file="cert.pem"),
+                upstream("trusted", up.url, sha, ca_file=cert.name),
                 upstream("untrusted", up.url, sha),
             ],
             models=[

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import json
 import secrets
 import shutil
@@ -25,6 +24,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from tests.certs import self_signed_cert, tls_files
 
 REGISTRY_BIN = shutil.which("docker-registry") or (
     "/usr/bin/docker-registry" if Path("/usr/bin/docker-registry").exists() else None
@@ -72,26 +73,11 @@ def _b64(data: bytes) -> str:
 @contextlib.contextmanager
 def token_service(folder: Path) -> Iterator[TokenService]:
     """Serve ``GET /token`` for user ``vault``; the cert goes into the registry's config."""
-    from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    from cryptography.x509.oid import NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "customs test token signer")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed_cert("customs test token signer")
     pem = folder / "token-cert.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
@@ -156,41 +142,7 @@ def token_service(folder: Path) -> Iterator[TokenService]:
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 (it is its own CA) and its key, as PEM files."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_pem, key_pem = folder / "tls-cert.pem", folder / "tls-key.pem"
-    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_pem, key_pem
+    return tls_files(folder)
 
 
 @contextlib.contextmanager
