@@ -9,6 +9,7 @@ without it cannot match, so the pattern is neither compiled nor run for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _ZERO_WIDTH = ("\\b", "^")
 _META = set("()[]{}|?*+^$.\\")
@@ -50,8 +51,12 @@ def leading_literal(pattern: str) -> str:
     return text if text == text.lower() else ""
 
 
-def _group_end(pattern: str, start: int) -> int:
-    """Index of the ``)`` closing the group opened at ``start`` (-1 when unbalanced)."""
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """``(index, char, depth)`` of each structural character (escapes and classes skipped).
+
+    ``depth`` is the group depth after the character: 1 after a top-level ``(``, 0 after its
+    ``)``.
+    """
     depth = 0
     i = start
     in_class = False
@@ -64,37 +69,19 @@ def _group_end(pattern: str, start: int) -> int:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            depth += (c == "(") - (c == ")")
+            yield i, c, depth
         i += 1
-    return -1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ``)`` closing the group opened at ``start`` (-1 when unbalanced)."""
+    return next((i for i, c, depth in _structure(pattern, start) if c == ")" and depth == 0), -1)
 
 
 def _top_level_alternation(pattern: str) -> bool:
-    depth = 0
-    i = 0
-    in_class = False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
+    return any(c == "|" and depth == 0 for _, c, depth in _structure(pattern))
 
 
 class LazyPattern:
