@@ -38,7 +38,7 @@ class Approval:
     subject: str
     """What matched: ``sha256:<hex>`` of the weights, or ``hosted:<operator>/<model>``."""
     passport_digest: str
-    """sha256 of the passport envelope (or the registry's passport id)."""
+    """sha256 of the passport envelope (from a folder or the registry)."""
     report_digest: str
     decision: str
     origin_countries: frozenset[str] = field(default_factory=frozenset)

@@ -31,7 +31,7 @@ def approval_of(match: PassportMatch | None, subject: str) -> Approval | None:
         subject=subject,
         # NOTE: the registry does not hand out the envelope's digest; its report id and the
         # signing key id name the passport unambiguously within that registry.
-        passport_digest=f"registry:report/{match.report_id}:key/{match.key_id[:16]}",
+        passport_digest=match.passport_sha256,
         report_digest=match.report_digest,
         decision=match.decision,
         origin_countries=frozenset(countries),

@@ -7,6 +7,7 @@ The newest verifying passport wins.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -111,6 +112,7 @@ def _match(
         decision=str(passport.verdict.get("decision")),
         policy=str(passport.verdict.get("policy", "")),
         key_id=passport.key_id,
+        passport_sha256=hashlib.sha256(prow.envelope.encode()).hexdigest(),
         family=_str(facts.get("identity.family")),
         publisher=_str(facts.get("origin.publisher")),
         country=_str(facts.get("origin.country")),

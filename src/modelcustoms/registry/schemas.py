@@ -283,6 +283,8 @@ class PassportMatch(BaseModel):
     """The passport's verdict."""
     policy: str
     key_id: str
+    passport_sha256: str
+    """sha256 of the stored passport envelope (the exact document that vouched)."""
     family: str | None
     publisher: str | None
     country: str | None

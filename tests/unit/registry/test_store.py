@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -112,9 +113,12 @@ def test_passport_lookup_by_digest_and_hosted_name(
     store: RegistryStore, signing_key: PrivateKey
 ) -> None:
     doc = model_report(weights="e" * 64)
-    store.record(doc, _passport(doc, signing_key), actor="ci")
+    envelope = _passport(doc, signing_key)
+    store.record(doc, envelope, actor="ci")
     match = store.passport_for_digest("E" * 64)
     assert match is not None
+    stored = json.dumps(envelope, sort_keys=True).encode()
+    assert match.passport_sha256 == hashlib.sha256(stored).hexdigest()
     assert (match.model_key, match.decision, match.country, match.publisher) == (
         "hf:acme/chat-7b",
         "allow",
