@@ -4,6 +4,9 @@ It implements the part of the Hub API that modelcustoms uses:
 
 - ``GET /api/models/{repo}/revision/{rev}[?blobs=true]``: repo info (commit sha, siblings
   with sizes, LFS sha256);
+- ``GET /api/models?filter=base_model:{relation}:{repo}&limit=N``: the repos added with
+  ``base_model=(relation, repo)``, as ``[{"id": …, "tags": […]}]`` (at most ``limit``);
+  ``listing_status`` makes every listing answer that status instead;
 - ``GET|HEAD /{repo}/resolve/{rev}/{path}``: files, with single ``Range`` requests (206,
   ``Content-Range``, 416); LFS files redirect (302) to a second listener on another port (the
   "CDN", a different origin, so credentials must not follow the redirect);
@@ -30,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -84,6 +87,8 @@ class _Repo:
     commits: dict[str, dict[str, _Stored]] = field(default_factory=dict)
     token: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    base_model: tuple[str, str] | None = None
+    """``(relation, base repo)``: the ``base_model:{relation}:{base}`` tag the Hub gives it."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class HubServer:
         self.latency = 0.0
         """Seconds each CDN response waits before it is sent (a distant hub, for benchmarks)."""
         self.fail_next: list[int] = []
+        self.listing_status: int | None = None
+        """When set, ``/api/models`` listings answer this status (a failing Hub search)."""
         self.hits: list[Hit] = []
         self.bytes_sent = 0
         self._repos: dict[str, _Repo] = {}
@@ -158,10 +165,16 @@ class HubServer:
         token: str | None = None,
         extra: Mapping[str, object] | None = None,
         is_lfs: Callable[[str, Content], bool] | None = None,
+        created_at: str | None = None,
+        last_modified: str | None = None,
+        base_model: tuple[str, str] | None = None,
     ) -> str:
         """Add a commit of ``repo_id`` (files written under ``root``); ``revision`` points to it.
 
         Returns the commit sha. ``token`` makes the repo gated behind that bearer token.
+        ``created_at``/``last_modified`` (ISO-8601) go into the repo info as ``createdAt`` and
+        ``lastModified``; ``base_model=(relation, base)`` lists the repo under
+        ``/api/models?filter=base_model:{relation}:{base}``.
         """
         lfs_rule = is_lfs or (lambda p, c: isinstance(c, SparseFile) or p.endswith(LFS_SUFFIXES))
         digest = hashlib.sha1(usedforsecurity=False)
@@ -188,6 +201,11 @@ class HubServer:
         repo.refs[revision] = commit
         repo.token = token
         repo.extra = dict(extra or {})
+        if created_at is not None:
+            repo.extra.setdefault("createdAt", created_at)
+        if last_modified is not None:
+            repo.extra.setdefault("lastModified", last_modified)
+        repo.base_model = base_model
         return commit
 
     def reset_counters(self) -> None:
@@ -265,7 +283,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._serve(item, head)
             return
-        if url.path.startswith("/api/models/") and "/revision/" in url.path:
+        if url.path == "/api/models":
+            self._list(url.query, head)
+        elif url.path.startswith("/api/models/") and "/revision/" in url.path:
             repo_raw, rev_raw = url.path.removeprefix("/api/models/").split("/revision/", 1)
             self._info(unquote(repo_raw), unquote(rev_raw), head)
         elif "/resolve/" in url.path:
@@ -319,6 +339,29 @@ class _Handler(BaseHTTPRequestHandler):
             **repo.extra,
         }
         self._send(200, json.dumps(body).encode(), head=head, ctype="application/json")
+
+    def _list(self, query: str, head: bool) -> None:
+        if self.server.hub.listing_status is not None:
+            self._send(self.server.hub.listing_status, b"listing failed", head=head)
+            return
+        params = parse_qs(query)
+        flt = params.get("filter", [""])[0]
+        try:
+            limit = int(params.get("limit", ["1000"])[0])
+        except ValueError:
+            self._send(400, b"bad limit", head=head)
+            return
+        parts = flt.split(":", 2)
+        if len(parts) != 3 or parts[0] != "base_model":
+            self._send(400, b"unsupported filter", head=head)
+            return
+        relation, base = parts[1], parts[2]
+        items = [
+            {"id": r.repo_id, "tags": [f"base_model:{base}", f"base_model:{relation}:{base}"]}
+            for r in sorted(self.server.hub._repos.values(), key=lambda r: r.repo_id)
+            if r.base_model == (relation, base) and r.token is None
+        ][: max(0, limit)]
+        self._send(200, json.dumps(items).encode(), head=head, ctype="application/json")
 
     def _resolve(self, repo_id: str, rev: str, path: str, head: bool) -> None:
         found = self._repo_commit(repo_id, rev, head)

@@ -83,7 +83,13 @@ def inspect(
             engine = ProvenanceEngine(
                 tokenizer_json_limit=REMOTE_TOKENIZER_LIMIT if remote else TOKENIZER_JSON_LIMIT
             )
-            runs.append(engine.run(openers, subject=subject.name, digests=digests))
+            # NOTE: a Hub repo also gives release dates and its derived repos (dependency facts).
+            from modelcustoms.sources.huggingface import HuggingFaceSource
+
+            hub = source if isinstance(source, HuggingFaceSource) else None
+            runs.append(
+                engine.run(openers, subject=subject.name, digests=digests, hub=hub, now=now)
+            )
             if opts.run_fingerprint:
                 runs.extend(_fingerprint_step(subject, openers, digests, opts))
         runs.extend(opts.extra_runs)

@@ -173,6 +173,12 @@ _DEPENDENCY_KEYS = (
     ("dependency.license.internal_mirroring", "licence: internal mirror"),
     ("dependency.license.remote_restriction", "licence: remote restriction"),
     ("dependency.license.termination", "licence: termination"),
+    ("dependency.release.created", "released"),
+    ("dependency.release.days_since_update", "days since last update"),
+    ("dependency.ecosystem.base", "derived repos counted for"),
+    ("dependency.ecosystem.quantizations", "quantizations listed"),
+    ("dependency.ecosystem.derivatives", "derived repos listed"),
+    ("dependency.ecosystem.publishers", "other publishers listed"),
 )
 
 
@@ -181,6 +187,9 @@ def _dependencies(console: Console, report: Report) -> None:
     rows = [(label, facts[key]) for key, label in _DEPENDENCY_KEYS if key in facts]
     if not rows:
         return
+    if facts.get("dependency.ecosystem.complete") is False:
+        # NOTE: a listing cut at its limit gives lower bounds: say so rather than a count.
+        rows = [(k, f"{v}+" if isinstance(v, int) and "listed" in k else v) for k, v in rows]
     table = Table(title="Dependency risk", show_header=False, expand=False)
     table.add_column("what", style="bold")
     table.add_column("value", overflow="fold")

@@ -6,9 +6,12 @@ before they reach a URL or a cache path, and the Hub's JSON is validated with st
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
@@ -79,6 +82,9 @@ class _RawInfo(BaseModel):
     library_name: str | None = None
     cardData: dict[str, JsonValue] | None = None
     siblings: list[_Sibling] = []
+    # NOTE: loosely typed on purpose: an odd date must cost the date facts, not the repo info.
+    createdAt: JsonValue = None
+    lastModified: JsonValue = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,32 @@ class HubRepoInfo:
     pipeline_tag: str | None = None
     library_name: str | None = None
     card_data: Mapping[str, JsonValue] = field(default_factory=dict)
+    created_at: datetime | None = None
+    """When the repo was created (the Hub's ``createdAt``), if given and well-formed."""
+    last_modified: datetime | None = None
+    """The last commit's date (the Hub's ``lastModified``), if given and well-formed."""
+    digest: str = ""
+    """sha256 of the canonical JSON of the answer: evidence can name what was read."""
+    url: str = ""
+    """The request that returned it (set by the source)."""
+
+
+def hub_time(value: object) -> datetime | None:
+    """An ISO-8601 timestamp from the Hub (``2024-04-17T23:33:47.000Z``) in UTC, or ``None``."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # NOTE: a timestamp without a zone is taken as UTC, as the Hub writes them.
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def json_digest(raw: object) -> str:
+    """sha256 of a JSON document in canonical form (sorted keys, no spaces)."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_repo_info(raw: object, repo_id: str, revision: str) -> HubRepoInfo:
@@ -152,7 +184,53 @@ def parse_repo_info(raw: object, repo_id: str, revision: str) -> HubRepoInfo:
         pipeline_tag=info.pipeline_tag,
         library_name=info.library_name,
         card_data=info.cardData or {},
+        created_at=hub_time(info.createdAt),
+        last_modified=hub_time(info.lastModified),
+        digest=json_digest(raw),
     )
+
+
+class _Listed(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    id: str
+
+
+MAX_LISTED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class HubListing:
+    """Repos the Hub lists under one filter (``/api/models?filter=…&limit=…``)."""
+
+    filter: str
+    url: str
+    """The request, query included (no credentials: the filter and the limit only)."""
+    ids: tuple[str, ...]
+    limit: int
+    digest: str
+
+    @property
+    def complete(self) -> bool:
+        """False when the list may have been cut at ``limit``."""
+        return len(self.ids) < self.limit
+
+
+def parse_model_list(raw: object, what: str) -> tuple[str, ...]:
+    """The repo ids of a ``/api/models`` answer; malformed or foreign ids are dropped."""
+    if not isinstance(raw, list):
+        msg = f"{what}: the Hub's answer is not a list"
+        raise RemoteProtocolError(msg)
+    ids: list[str] = []
+    for item in raw[:MAX_LISTED]:
+        try:
+            listed = _Listed.model_validate(item)
+        except ValidationError:
+            continue
+        try:
+            ids.append(check_repo_id(listed.id))
+        except InvalidReference:
+            continue
+    return tuple(dict.fromkeys(ids))
 
 
 class HubCache:

@@ -9,6 +9,10 @@ local cache for that commit are read from disk.
 Offline (``HF_HUB_OFFLINE=1``): only the cache (``models--org--name/refs/<rev>`` →
 ``snapshots/<commit>/…``), no network at all.
 
+Derived repos (:meth:`HuggingFaceSource.derived`): one bounded ``/api/models?filter=
+base_model:{relation}:{repo}`` request per relation, on a short timeout and no retries; any
+failure, and offline mode, gives a skip instead (a dependency fact is never worth a failed run).
+
 Environment: ``HF_ENDPOINT``, ``HF_TOKEN`` (sent as a bearer token to the endpoint only, never
 logged or shown), ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE`` / ``HF_HOME``.
 See: https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables
@@ -17,7 +21,7 @@ See: https://huggingface.co/docs/huggingface_hub/package_reference/environment_v
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,19 +37,27 @@ from modelcustoms.artifacts.http import (
     TransferStats,
 )
 from modelcustoms.core import Skip, Subject, SubjectKind
+from modelcustoms.errors import CustomsError
 from modelcustoms.sources.base import ArtifactInfo, InfoOpener, InvalidReference, NotInCache
 from modelcustoms.sources.hfrepo import (
     HubCache,
     HubFile,
+    HubListing,
     HubRepoInfo,
     check_repo_id,
     check_revision,
+    json_digest,
+    parse_model_list,
     parse_repo_info,
 )
 from modelcustoms.sources.local import local_inputs
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = frozenset({"1", "ON", "YES", "TRUE"})
+RELATIONS = ("quantized", "finetune", "adapter", "merge")
+"""The Hub's ``base_model:{relation}:{repo}`` tags a derived repo carries."""
+LISTING_LIMIT = 100
+LISTING_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,7 @@ class HuggingFaceSource:
         self._transport = transport
         self._full = full_download
         self._session: HttpSession | None = None
+        self._listing_session: HttpSession | None = None
         self._loaded: tuple[Subject, tuple[Opener, ...], tuple[Skip, ...]] | None = None
         self.info: HubRepoInfo | None = None
         """The repo info (``None`` before first use and in offline mode)."""
@@ -124,6 +137,59 @@ class HuggingFaceSource:
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._listing_session is not None:
+            self._listing_session.close()
+            self._listing_session = None
+
+    def derived(
+        self, base: str, *, limit: int = LISTING_LIMIT
+    ) -> tuple[dict[str, HubListing], Skip | None]:
+        """Repos the Hub lists as derived from ``base``, by relation (``quantized``, …).
+
+        At most one request per relation, each capped at ``limit`` ids. Offline, or on any
+        error, nothing is listed and the skip says why: partial counts would mislead.
+        """
+        if self.settings.offline:
+            return {}, Skip(artifact=base, reason="hub-offline", detail="HF_HUB_OFFLINE is set")
+        try:
+            repo = check_repo_id(base)
+        except CustomsError as exc:
+            return {}, Skip(artifact=base[:200], reason="hub-listing-unavailable", detail=str(exc))
+        limit = max(1, min(limit, 1000))
+        out: dict[str, HubListing] = {}
+        for relation in RELATIONS:
+            flt = f"base_model:{relation}:{repo}"
+            url = f"{self.settings.endpoint}/api/models"
+            what = f"repos derived from {repo} ({relation})"
+            try:
+                raw = self._listing().get_json(
+                    url, what=what, params={"filter": flt, "limit": str(limit)}
+                )
+                ids = parse_model_list(raw, what)
+            except (CustomsError, httpx.HTTPError, OSError, ValueError) as exc:
+                detail = str(exc)[:300] or type(exc).__name__
+                return {}, Skip(artifact=repo, reason="hub-listing-unavailable", detail=detail)
+            shown = str(httpx.URL(url, params={"filter": flt, "limit": str(limit)}))
+            out[relation] = HubListing(flt, shown, ids[:limit], limit, json_digest(raw))
+        return out, None
+
+    def _listing(self) -> HttpSession:
+        # NOTE: a listing is a nicety: a short timeout and no retries, so a slow or failing
+        # Hub costs seconds, not the inspection.
+        if self._listing_session is None:
+            token = self.settings.token
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            settings = replace(
+                self._http,
+                read_timeout=min(self._http.read_timeout, LISTING_TIMEOUT),
+                connect_timeout=min(self._http.connect_timeout, LISTING_TIMEOUT),
+                retries=0,
+                max_json_bytes=min(self._http.max_json_bytes, 8 * 1024 * 1024),
+            )
+            self._listing_session = HttpSession(
+                settings, headers=headers, transport=self._transport
+            )
+        return self._listing_session
 
     def _open_session(self) -> HttpSession:
         if self._session is None:
@@ -186,7 +252,7 @@ class HuggingFaceSource:
                 msg = f"Hugging Face repo not found: {self.repo_id}"
                 hint = "check the repo id (and HF_ENDPOINT if you use a mirror)"
             raise RemoteNotFound(msg, status=404, error_code=exc.error_code, hint=hint) from exc
-        return parse_repo_info(raw, self.repo_id, self.revision)
+        return replace(parse_repo_info(raw, self.repo_id, self.revision), url=url)
 
     def _denied(self, exc: RemoteAccessDenied) -> RemoteAccessDenied:
         has_token = bool(self.settings.token)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from modelcustoms.artifacts.blob import Opener
-from modelcustoms.core import EngineRun, EngineStatus
+from modelcustoms.core import EngineRun, EngineStatus, Skip
 from modelcustoms.engines.provenance.architecture import extract_signature
 from modelcustoms.engines.provenance.combine import decide
 from modelcustoms.engines.provenance.declared import collect_declared, resolve
-from modelcustoms.engines.provenance.dependency import dependency_facts
+from modelcustoms.engines.provenance.dependency import HubLookup, dependency_facts, hub_facts
 from modelcustoms.engines.provenance.metadata import TOKENIZER_JSON_LIMIT, read_metadata
 from modelcustoms.engines.provenance.report import RULES, build_outputs
 from modelcustoms.engines.provenance.scoring import score_families
@@ -26,7 +27,7 @@ from modelcustoms.version import __version__
 
 ENGINE = "provenance"
 
-__all__ = ["ENGINE", "RULES", "ProvenanceEngine"]
+__all__ = ["ENGINE", "RULES", "HubLookup", "ProvenanceEngine"]
 
 
 class ProvenanceEngine:
@@ -47,11 +48,14 @@ class ProvenanceEngine:
         *,
         subject: str = "subject",
         digests: Mapping[str, str] | None = None,
+        hub: HubLookup | None = None,
+        now: datetime | None = None,
     ) -> EngineRun:
         """Run over a subject's files.
 
         ``digests`` maps paths to sha256 digests already known (from the scan engine or a hub
-        listing), so that large weight files are not hashed a second time.
+        listing), so that large weight files are not hashed a second time. ``hub``, for a repo
+        read from the Hub, adds release-age and ecosystem facts, dated against ``now``.
         """
         start = time.monotonic()
         meta = read_metadata(openers, digests, tokenizer_json_limit=self.tokenizer_json_limit)
@@ -65,6 +69,13 @@ class ProvenanceEngine:
         )
         paths = [o.path for o in openers]
         facts.extend(dependency_facts(self.kb, meta, sig, paths, ident.family))
+        hub_skips: tuple[Skip, ...] = ()
+        if hub is not None:
+            root = next((f.value for f in facts if f.key == "identity.reference_repo"), None)
+            more, hub_skips = hub_facts(
+                hub, root if isinstance(root, str) else None, now or datetime.now(UTC)
+            )
+            facts.extend(more)
         used = {f.rule_id for f in findings}
         status = EngineStatus.PARTIAL if meta.problems or meta.skips else EngineStatus.OK
         return EngineRun(
@@ -73,7 +84,7 @@ class ProvenanceEngine:
             status=status,
             findings=tuple(findings),
             facts=tuple(facts),
-            skips=tuple(meta.skips),
+            skips=(*meta.skips, *hub_skips),
             lineage=tuple(lineage),
             rules=tuple(r for r in RULES if r.id in used),
             analysed=meta.analysed,

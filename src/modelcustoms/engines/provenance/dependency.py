@@ -11,23 +11,34 @@ Two questions, each answered as ``dependency.*`` facts a policy can test:
 
 The files are read first (a natively supported architecture can still ship ``auto_map``), the
 knowledge base second (``kb/data/architectures.json``, the licence rows). Each fact cites the
-file pointer or the knowledge-base row it rests on. Mirror counts and release age need a hub
-listing and are not derived from files.
+file pointer or the knowledge-base row it rests on.
+
+A third needs the Hub, so only a repo read from it has these facts (a local folder has none;
+nothing is guessed):
+
+- **Release.** When the repo was created and last changed (``createdAt``/``lastModified`` of the
+  repo info already fetched): an old release its publisher no longer updates is a stale one.
+- **Ecosystem.** How many repos declare the lineage root (the identified release's reference
+  repo, else the repo itself) as their base, as a quantization or otherwise, and how many
+  distinct publishers hold them: copies the company could fall back on if the publisher
+  withdraws the original. Counts are capped by the listing's limit (``complete`` says so).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
-from modelcustoms.core import Evidence, Fact
+from modelcustoms.core import Evidence, Fact, Location, Skip
 from modelcustoms.engines.provenance.architecture import ArchSignature
 from modelcustoms.engines.provenance.combine import file_evidence
 from modelcustoms.engines.provenance.metadata import Metadata
 from modelcustoms.engines.provenance.origin import ENGINE, kb_evidence
 from modelcustoms.kb import Architecture, Family, KnowledgeBase, License
+from modelcustoms.sources.hfrepo import HubListing, HubRepoInfo
 
 RUNTIMES = ("transformers", "vllm", "llama_cpp")
 _ORDER = {"no": 0, "conditional": 1, "yes": 2}
@@ -164,3 +175,76 @@ def _license_facts(kb: KnowledgeBase, meta: Metadata, family: Family | None) -> 
         _fact("license.termination", terms, ev, conf),
         _fact("license.remote_restriction", any(r.remote_restriction for r in rows), ev, conf),
     ]
+
+
+class HubLookup(Protocol):
+    """What the Hub said about the subject's repo, and a way to list repos derived from one."""
+
+    @property
+    def info(self) -> HubRepoInfo | None:
+        """The repo info read for the subject (``None`` offline)."""
+        ...
+
+    def derived(self, base: str) -> tuple[dict[str, HubListing], Skip | None]:
+        """Repos derived from ``base`` by relation, or a skip saying why none were listed."""
+        ...
+
+
+def hub_facts(
+    hub: HubLookup, root: str | None, now: datetime
+) -> tuple[list[Fact], tuple[Skip, ...]]:
+    """Release and ecosystem facts of a Hub repo; ``root`` is the lineage root's repo if known."""
+    info = hub.info
+    if info is None:
+        return [], ()
+    facts = _release_facts(info, now)
+    base = root or info.repo_id
+    listings, skip = hub.derived(base)
+    facts.extend(_ecosystem_facts(base, listings))
+    return facts, (skip,) if skip is not None else ()
+
+
+def _release_facts(info: HubRepoInfo, now: datetime) -> list[Fact]:
+    out: list[Fact] = []
+    for key, pointer, when, days in (
+        ("created", "/createdAt", info.created_at, "age_days"),
+        ("last_modified", "/lastModified", info.last_modified, "days_since_update"),
+    ):
+        if when is None:
+            continue
+        stamp = when.isoformat().replace("+00:00", "Z")
+        ev = (_api_evidence(info.url, info.digest, pointer, f"{pointer[1:]}: {stamp}"),)
+        out.append(_fact(f"release.{key}", stamp, ev))
+        # NOTE: a clock behind the Hub's gives 0, not a negative age.
+        out.append(_fact(f"release.{days}", max(0, (now - when).days), ev))
+    return out
+
+
+def _ecosystem_facts(base: str, listings: Mapping[str, HubListing]) -> list[Fact]:
+    if not listings:
+        return []
+    ev = tuple(
+        _api_evidence(x.url, x.digest, None, f"{len(x.ids)} repos listed (limit {x.limit})")
+        for x in listings.values()
+    )
+    quantized = listings.get("quantized")
+    everyone = {i for x in listings.values() for i in x.ids}
+    own = base.split("/")[0] if "/" in base else None
+    publishers = sorted({i.split("/")[0] for i in everyone if "/" in i} - {own})
+    complete = all(x.complete for x in listings.values())
+    conf = 0.9 if complete else 0.6
+    return [
+        _fact("ecosystem.base", base, ev),
+        _fact("ecosystem.quantizations", len(quantized.ids) if quantized else 0, ev, conf),
+        _fact("ecosystem.derivatives", len(everyone), ev, conf),
+        _fact("ecosystem.publishers", len(publishers), ev, conf),
+        _fact("ecosystem.publisher_names", publishers[:20], ev, conf),
+        _fact("ecosystem.complete", complete, ev),
+    ]
+
+
+def _api_evidence(url: str, digest: str, pointer: str | None, excerpt: str) -> Evidence:
+    return Evidence(
+        location=Location(artifact=url[:2000], sha256=digest or "0" * 64, pointer=pointer),
+        excerpt=excerpt[:2000],
+    )
