@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 from modelcustoms.cli import main
 from modelcustoms.cli.options import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from tests.unit.vault.helpers import sign_model, tokenizer_bytes, write_model
+from tests.unit.vault.helpers import sign_model, tokenizer_bytes, weights_bytes, write_model
 
 
 def _signed(tmp_path):
     files = {
         "config.json": b'{"model_type": "llama"}',
         "tokenizer.json": tokenizer_bytes(),
-        "model.safetensors": os.urandom(200_000),
+        "model.safetensors": weights_bytes(200_000, 6),
     }
     return sign_model(write_model(tmp_path / "model", files))
 

@@ -4,7 +4,6 @@ on 127.0.0.1, with the Docker token flow served by a real token service."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from modelcustoms.cli import main
 from modelcustoms.cli.options import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from modelcustoms.vault import Credentials, RegistryStore, oci, push
-from tests.unit.vault.helpers import sign_model, tokenizer_bytes, write_model
+from tests.unit.vault.helpers import sign_model, tokenizer_bytes, weights_bytes, write_model
 from tests.unit.vault.servers import REGISTRY_BIN, registry, token_service
 
 pytestmark = pytest.mark.skipif(
@@ -44,8 +43,8 @@ def signed(tmp_path):
         {
             "config.json": b'{"model_type": "llama"}',
             "tokenizer.json": tokenizer_bytes(),
-            "model-00001-of-00002.safetensors": os.urandom(600_000),
-            "model-00002-of-00002.safetensors": os.urandom(600_000),
+            "model-00001-of-00002.safetensors": weights_bytes(600_000, f"{tmp_path}/1"),
+            "model-00002-of-00002.safetensors": weights_bytes(600_000, f"{tmp_path}/2"),
         },
     )
     return sign_model(model)
@@ -101,7 +100,9 @@ def test_second_model_uploads_only_new_layers(env, signed, tmp_path, capsys):
     assert _cli(*first, *evidence, *key, "-f", "json") == EXIT_OK
     capsys.readouterr()
     files = _tree(s.model)
-    files["model-00002-of-00002.safetensors"] = os.urandom(600_000)  # half the weights differ
+    files["model-00002-of-00002.safetensors"] = weights_bytes(
+        600_000, f"{tmp_path}/3"
+    )  # half differ
     adapter = sign_model(write_model(tmp_path / "tuned", files), s.key)
     argv = ["push", str(adapter.model), "--to", _ref(env, "models/family", "tuned")]
     evidence = ("--report", str(adapter.report_path), "--passport", str(adapter.passport_path))
@@ -231,7 +232,7 @@ def test_cross_repository_mount_sends_only_new_files(env, signed, tmp_path, caps
     base = ("--report", str(s.report_path), "--passport", str(s.passport_path))
     assert _cli("push", str(s.model), "--to", _ref(env, "team/base", "1"), *base, *key) == EXIT_OK
     files = _tree(s.model)
-    files["model-00002-of-00002.safetensors"] = os.urandom(600_000)
+    files["model-00002-of-00002.safetensors"] = weights_bytes(600_000, f"{tmp_path}/4")
     tuned = sign_model(write_model(tmp_path / "tuned", files), s.key)
     argv = ["push", str(tuned.model), "--to", _ref(env, "team/tuned", "1"), "-f", "json"]
     evidence = ("--report", str(tuned.report_path), "--passport", str(tuned.passport_path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,3 +75,15 @@ def tokenizer_bytes() -> bytes:
     """A tokenizer-like JSON shared by two models."""
     vocab = {f"tok{i}": i for i in range(2000)}
     return json.dumps({"model": {"type": "BPE", "vocab": vocab}}).encode()
+
+
+def weights_bytes(size: int, seed: int | str) -> bytes:
+    """A valid safetensors file of about ``size`` bytes with seeded random weights.
+
+    Raw random bytes are not a model file: now and then their first bytes read as another
+    format (a pickle opcode, a compressed stream), the scan flags them and the passport denies.
+    """
+    payload = random.Random(seed).randbytes(size)
+    header = json.dumps({"w": {"dtype": "U8", "shape": [size], "data_offsets": [0, size]}})
+    raw = header.encode() + b" " * (-len(header) % 8)
+    return len(raw).to_bytes(8, "little") + raw + payload

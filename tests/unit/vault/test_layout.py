@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import pytest
 
@@ -20,7 +19,7 @@ from modelcustoms.vault import (
     push,
     verify,
 )
-from tests.unit.vault.helpers import sign_model, tokenizer_bytes, write_model
+from tests.unit.vault.helpers import sign_model, tokenizer_bytes, weights_bytes, write_model
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ def signed(tmp_path):
         {
             "config.json": b'{"model_type": "llama"}',
             "tokenizer.json": tokenizer_bytes(),
-            "model.safetensors": os.urandom(300_000),
+            "model.safetensors": weights_bytes(300_000, 0),
             "sub/notes.md": b"# notes\n",
         },
     )
@@ -141,11 +140,11 @@ def test_refuses_an_edited_report(signed, store):
 def test_shared_files_are_stored_once(signed, store, tmp_path):
     first = _push(store, signed)
     files = _tree(signed.model)
-    files["model.safetensors"] = os.urandom(300_000)
+    files["model.safetensors"] = new = weights_bytes(300_000, 5)
     second = sign_model(write_model(tmp_path / "adapter", files), signed.key)
     result = _push(store, second, "adapter")
     assert result.reused_blobs == 3  # config, tokenizer, notes
-    assert result.uploaded_bytes < 300_000 + len(second.report) + len(second.passport) + 2000
+    assert result.uploaded_bytes < len(new) + len(second.report) + len(second.passport) + 2000
     layers = {
         d.hex: d.size
         for tag in ("v1", "adapter")
@@ -155,7 +154,7 @@ def test_shared_files_are_stored_once(signed, store, tmp_path):
     assert all(on_disk[h] == size for h, size in layers.items())
     # Eight file layers, five distinct blobs: only the new weights were added.
     assert len(layers) == 5
-    assert sum(layers.values()) == first.total_bytes + 300_000
+    assert sum(layers.values()) == first.total_bytes + len(new)
 
 
 def test_corrupted_blob_is_detected(signed, store, tmp_path):
