@@ -443,8 +443,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-Error-Message", message)
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # NOTE: counted before the headers go out: a client that gives up on an error status
+        # without reading the body must still find its request counted.
         self._hit(status, 0 if head else len(body))
+        self.end_headers()
         if not head:
             self.wfile.write(body)
 
